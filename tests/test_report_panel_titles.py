@@ -127,7 +127,7 @@ def test_the_settings_a_models_figure_leaves_out_are_told_apart(tmp_path):
 def test_the_settings_the_trainability_figures_leave_out_are_told_apart(tmp_path):
     """The trainability figures draw 12 panels and name the settings they leave out: input_std
     = 3.00001 and 3.00002 were both named "input std = 3"."""
-    from vanishlab.report.sections.trainability import _MAX_PANELS
+    from vanishlab.report.sections.trainability_panels import MAX_PANELS as _MAX_PANELS
 
     stds = (*(round(0.1 * k, 1) for k in range(1, _MAX_PANELS + 1)), 3.00001, 3.00002)
     sweep = vl.Sweep(input_std=stds, seq_len=(6,), hidden_size=4, input_size=2, batch=4,
@@ -137,7 +137,7 @@ def test_the_settings_the_trainability_figures_leave_out_are_told_apart(tmp_path
     report = report_of(run, ["trainability"])  # the section alone: it reads no other
     (section,) = [s for s in report.sections if s.key == "trainability"]
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
-    assert len(grids) == 2
+    assert len(grids) == 3
     for grid in grids:
         assert len(grid.panels) == _MAX_PANELS
         assert "(input std = 3.00001), (input std = 3.00002)" in grid.note, grid.note

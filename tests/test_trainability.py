@@ -156,7 +156,7 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
-    table = section.blocks[2]
+    table = section.blocks[3]
     # Only T swept: no other setting's column (a "setting" column said "—" in every row); one
     # gain (0.25) and one seed: no "gain" or "seed" column (each said its value in every row),
     # as the page's other tables leave out a fixed setting
@@ -203,10 +203,10 @@ def test_a_horizon_never_reached_within_t_is_drawn_as_a_lower_bound(rigor_run: P
     assert said + "which is only a lower bound" in grid.caption
     assert "a seed whose" not in grid.caption
     rows = {
-        row[section.blocks[2].columns.index("T")]: dict(
-            zip(section.blocks[2].columns, row, strict=True)
+        row[section.blocks[3].columns.index("T")]: dict(
+            zip(section.blocks[3].columns, row, strict=True)
         )
-        for row in section.blocks[2].rows
+        for row in section.blocks[3].rows
     }
     assert rows["6"]["1000x lag"] == "> 5"  # not by lag 5, the last of T = 6
     with pinned():
@@ -242,7 +242,7 @@ def test_a_horizon_made_by_exact_zeros_is_marked_as_in_the_rates_table(rigor_run
     assert not table.loc[60, "horizon_at_zero"]  # fallen 1000x by decay
     report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
     section = next(s for s in report.sections if s.key == "trainability")
-    horizons = section.blocks[2]
+    horizons = section.blocks[3]
     t, lag_at = horizons.columns.index("T"), horizons.columns.index("1000x lag")
     lag = {row[t]: row[lag_at] for row in horizons.rows}  # by T
     assert lag["6"] == "3 (exact 0)" and not lag["60"].endswith("(exact 0)")
@@ -433,7 +433,7 @@ def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run:
     assert table.loc[6, "predicted"] and not table.loc[60, "predicted"]
     report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
     section = next(s for s in report.sections if s.key == "trainability")
-    horizons = section.blocks[2]
+    horizons = section.blocks[3]
     by_t = {row[horizons.columns.index("T")]: row for row in horizons.rows}
     for t in ("6", "60"):
         assert by_t[t][horizons.columns.index("1000x lag")] == "exact 0 at lag 0"
@@ -487,7 +487,7 @@ def test_an_e_folding_lag_of_a_rate_at_minus_infinity_is_not_a_bare_zero(
     report = build_report(
         vl.load_results(run), vl.load_cells(run), load_manifest(run), timestamp="2026-01-01"
     )
-    table = next(s for s in report.sections if s.key == "trainability").blocks[2]
+    table = next(s for s in report.sections if s.key == "trainability").blocks[3]
     column = [row[table.columns.index("1/|rate|")] for row in table.rows]
     assert column.count("0 (rate −∞)") == int((rates == -math.inf).sum()), column
     assert "0" not in column
@@ -522,7 +522,7 @@ def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
     report = _trained_report(grid, tmp_path / "run")
     section = next(s for s in report.sections if s.key == "trainability")
     figures = [b for b in section.blocks if isinstance(b, LineGrid)]
-    assert len(figures) == 2
+    assert len(figures) == 3  # the outcomes' points too, on the same panels
     for figure in figures:
         titles = [p.title for p in figure.panels]
         assert len(titles) == 12
@@ -562,7 +562,7 @@ def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> No
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
         timestamp="2026-01-01",
     )  # fmt: skip
-    table = next(s for s in report.sections if s.key == "trainability").blocks[2]
+    table = next(s for s in report.sections if s.key == "trainability").blocks[3]
     column = [row[table.columns.index("loss / chance")] for row in table.rows]
     assert column and all(len(c.split(".")[1]) == 3 for c in column), column
     from vanishlab.report.sections.trainability import _loss_text
@@ -612,7 +612,8 @@ def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Pat
     solved, failed = table.loc[6, "drop_at_required"], table.loc[60, "drop_at_required"]
     assert (
         f"among solved cells was {solved:.1f} decades, the smallest among failed ones "
-        f"{failed:.1f} decades." in intro
+        f"{failed:.1f} decades (the highest filled point and the lowest open one of the figure "
+        "'Fall at the required lag against T, solved and not')." in intro
     ), intro
     from vanishlab.report.sections.trainability_agreement import decades_prose as _decades_prose
 
@@ -658,7 +659,7 @@ def test_the_gain_legend_does_not_repeat_its_title(tmp_path: Path) -> None:
     report = _trained_report(grid, tmp_path / "run")
     section = next(s for s in report.sections if s.key == "trainability")
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
-    assert len(grids) == 2
+    assert len(grids) == 3
     for figure in grids:
         assert figure.legend_title == "gain" and figure.legend == ("0.5", "1.0"), figure.legend
         assert "gain =" not in figure.title
@@ -678,12 +679,13 @@ def test_a_single_gain_has_no_legend_and_is_said_once(rigor_run: Path) -> None:
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
-    assert len(grids) == 2
+    assert len(grids) == 3
     assert [g.title for g in grids] == [
         "Solved fraction against T",
         "Gradient horizon at initialisation against T",
+        "Fall at the required lag against T, solved and not",
     ]
-    assert [g.caption.count("Every cell is at gain 0.25.") for g in grids] == [1, 0]
+    assert [g.caption.count("Every cell is at gain 0.25.") for g in grids] == [1, 0, 0]
     for figure in grids:
         assert (figure.legend_title, figure.legend) == ("", ()), figure.legend
         assert "Where two gains' lines coincide" not in figure.caption
@@ -692,7 +694,7 @@ def test_a_single_gain_has_no_legend_and_is_said_once(rigor_run: Path) -> None:
         (legend,) = drawn.legends
         labels = [t.get_text() for t in legend.get_texts()]
         assert "0.25" not in labels and legend.get_title().get_text() == "", labels
-        assert any(label.startswith(("predicted", "required lag")) for label in labels)
+        assert any(label.startswith(("predicted", "required lag", "1000x cut")) for label in labels)
 
 
 def test_the_agreement_text_counts_each_group_of_cells() -> None:
@@ -720,7 +722,8 @@ def test_the_agreement_text_counts_each_group_of_cells() -> None:
     ) in text
     assert (
         "The largest fall at the required lag among solved cells was 4.0 decades, the "
-        "smallest among failed ones 2.0 decades."
+        "smallest among failed ones 2.0 decades (the highest filled point and the lowest open "
+        "one of the figure"
     ) in text
     assert " 1 cell had a gradient exactly 0 at lag 0" in text
     # An exact zero at lag 0 only in a cell predicted to succeed: no "(or was exactly 0 ...)".
@@ -750,7 +753,7 @@ def test_a_cell_predicted_to_learn_that_failed_reads_so(rigor_run: Path) -> None
     report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
     section = next(s for s in report.sections if s.key == "trainability")
     assert "1 of 2 trained cells (50 %)" in section.intro
-    table = section.blocks[2]
+    table = section.blocks[3]
     rows = {r["T"]: r for r in (dict(zip(table.columns, row, strict=True)) for row in table.rows)}
     assert (rows["60"]["predicted"], rows["60"]["solved"]) == ("yes", "no")
 
@@ -781,7 +784,8 @@ def test_a_prediction_drawn_as_a_lone_ring_shows_the_ring_in_the_legend(rigor_ru
         section = next(s for s in report.sections if s.key == "trainability")
         found = {}
         with pinned():
-            for grid in [b for b in section.blocks if isinstance(b, LineGrid)]:
+            # the two figures of lines (the third's "solved" is a filled point's)
+            for grid in [b for b in section.blocks if isinstance(b, LineGrid)][:2]:
                 legend = draw(grid).legends[0]
                 for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
                     found[text.get_text()] = handle.get_marker()

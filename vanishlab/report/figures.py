@@ -52,6 +52,7 @@ from .line_legend import (
     line_color,
     palette,
 )
+from .line_points import draw_level, draw_points, limit_points
 from .line_style import (
     BAND_MIN_PT,
     LINE_LW,
@@ -181,7 +182,11 @@ def _draw_panel(
         ax.axhline(0.0, color="#8c8c8c", lw=0.8, zorder=1.75)  # over the grid (1.5)
     if grid.log_y:  # (its own locator: decades, labelled 10^k)
         ax.set_yscale("log")
-    _draw_curves(ax, panel, grid, colors)
+    draw_level(ax, grid)
+    if grid.points:  # drawn once the limits are set; taken into them here
+        limit_points(ax, panel, grid)
+    else:
+        _draw_curves(ax, panel, grid, colors)
     floors = [c for c in panel.curves if len(c.floor_x) and not c.reference]
     for row, curve in enumerate(floors):
         # One rug row per curve, stacked on the panel's floor, below all data.
@@ -195,6 +200,8 @@ def _draw_panel(
             band.remove()
             ax.axhspan(-half, half, color=BAND_COLOR, lw=0).set_zorder(0)
     set_x_ticks(ax, panel, grid)
+    if grid.points:
+        draw_points(ax, panel, grid, colors, box.panel[0])
     if not grid.log_y:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=grid.integer_y))
 

@@ -15,7 +15,15 @@ from matplotlib.patches import Patch
 from .figure_text import plain
 from .line_axes import format_number
 from .line_box import LineBox
-from .line_style import CVD_SAFE, CYCLE_MARKERS, REFERENCE_LW, alone, dashes, style_marker
+from .line_style import (
+    CVD_SAFE,
+    CYCLE_MARKERS,
+    POINT_MS,
+    REFERENCE_LW,
+    alone,
+    dashes,
+    style_marker,
+)
 from .model import Curve, LineGrid, LinePanel
 
 __all__ = [
@@ -71,9 +79,15 @@ def legend_entries(
     for s, label in enumerate(grid.legend):
         if s in used:
             shape = style_marker(s, len(grid.legend), len(CVD_SAFE))
-            line = Line2D([], [], color=colors[s % len(colors)], lw=1.6, marker=shape, ms=4.0)
+            color = colors[s % len(colors)]
+            if grid.points:  # its marker alone: no line is drawn
+                line = Line2D([], [], color=color, ls="none", marker=shape or "o", ms=POINT_MS)
+            else:
+                line = Line2D([], [], color=color, lw=1.6, marker=shape, ms=4.0)
             handles.append(line)
             labels.append(plain(label))
+    if grid.points:
+        _point_entries(grid, shown, colors, handles, labels)
     # Measured lines of one unnamed style beside a reference: the legend listed the dashed
     # line alone (the solid one explained only in the caption). Both kinds, or neither.
     # A measured line of no style (a monitor's training loss, beside its chance level) is
@@ -99,6 +113,41 @@ def legend_entries(
         handles.append(Patch(facecolor=BAND_COLOR, edgecolor="none"))
         labels.append(f"stable: |rate| ≤ {format_number(grid.stable_band)}")
     return handles, labels
+
+
+def _point_entries(
+    grid: LineGrid,
+    shown: list[LinePanel],
+    colors: list[str],
+    handles: list[Line2D | Patch],
+    labels: list[str],
+) -> None:
+    """A figure of points' entries (:attr:`.model.LineGrid.points`): a filled and an open
+    point where the panels draw them, named by its ``fill_labels``, in the one colour the
+    points are drawn in, else grey; its level (a dashed cut) and its ▼ of ``+inf`` on the top
+    edge, where drawn."""
+    measured = [c for p in shown for c in p.curves if not c.reference]
+    drawn = {line_color(c, colors) for c in measured}
+    color = next(iter(drawn)) if len(drawn) == 1 else REFERENCE_COLOR
+    hollow = filled = False
+    for c in measured:
+        at = ~np.isnan(c.y)
+        opened = np.zeros(len(c.x), bool) if c.hollow is None else c.hollow.astype(bool)
+        hollow, filled = hollow or bool((at & opened).any()), filled or bool((at & ~opened).any())
+    for on, label, face in (
+        (filled, grid.fill_labels[0], color),
+        (hollow, grid.fill_labels[1], "white"),
+    ):
+        if on and label:
+            sample = Line2D([], [], ls="none", marker="o", color=color, mfc=face, ms=POINT_MS)
+            handles.append(sample)
+            labels.append(label)
+    if grid.level is not None and grid.level_label:
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=dashes(False)))
+        labels.append(grid.level_label)
+    if grid.ceiling_label and any(np.isposinf(c.y).any() for c in measured):
+        handles.append(Line2D([], [], ls="none", marker="v", color=FLOOR_COLOR, ms=5))
+        labels.append(grid.ceiling_label)
 
 
 def add_legend(

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_NAMED_PANELS",
     "NO_BARS",
     "PANEL_H",
+    "POINT_MS",
     "REFERENCE_LW",
     "RING_MS",
     "alone",
@@ -56,6 +57,9 @@ REFERENCE_LW = 1.1
 #: around the later marker, in the earlier colour).
 MARKER_MS = 4.0
 RING_MS = 2.4
+#: The size of a point of a figure of points (:mod:`.line_points`): larger than a line's dots,
+#: so that an open one reads as open.
+POINT_MS = 5.5
 #: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
 #: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
 #: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange

@@ -95,6 +95,9 @@ class Curve:
     ``at_least_x`` lists the x positions whose ``y`` is only a lower bound (a mean over seeds
     of which one never reached the measured event within the sequence): drawn as an upward
     caret on the point.
+    ``hollow``: in a figure of points (:attr:`LineGrid.points`), which points are drawn open
+    (a white face) rather than filled: a cell that did not solve its task, beside the filled
+    ones that did; None: all filled.
     """
 
     label: str
@@ -107,6 +110,7 @@ class Curve:
     at_least_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     reference: bool = False
     dotted: bool = False
+    hollow: np.ndarray | None = None
 
 
 #: The fraction of its data's span by which an autoscaled axis extends beyond the data
@@ -169,6 +173,16 @@ class LineGrid:
     #: The legend's name of the measured lines where :attr:`legend` names none (one style)
     #: and a reference (dashed) is drawn beside them: the legend lists both kinds of line.
     line_label: str = "measured"
+    #: A figure of points, one per cell, no line joining them (:mod:`.line_points`): those of
+    #: one x spread sideways so that none hides another, ``+inf`` drawn as a ▼ on the panel's
+    #: top edge (an exact zero: an infinite fall), filled or open (:attr:`Curve.hollow`), as
+    #: :attr:`fill_labels` name them in the legend, and :attr:`ceiling_label` the ▼.
+    points: bool = False
+    fill_labels: tuple[str, str] = ("", "")
+    ceiling_label: str = ""
+    #: A dashed level across every panel (a cut), named in the legend by ``level_label``.
+    level: float | None = None
+    level_label: str = ""
 
 
 @dataclass(frozen=True)

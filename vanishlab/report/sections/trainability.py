@@ -5,7 +5,10 @@ fraction of seeds solved against T, one line per gain and one panel per remainin
 (activation, init, ...), with the fraction *predicted* solvable from the measurement at
 initialisation drawn dashed on the same axes: a cell is predicted solvable when its input
 gradient at the task's required lag has not fallen 1000x below lag 0
-(:func:`vanishlab.sweep.train_cell.trainability`). A table gives, per cell, the required lag
+(:func:`vanishlab.sweep.train_cell.trainability`). The mean horizon at init against T is
+drawn beside the required lag, and each cell's fall at the required lag, filled where it solved
+the task and open where not, under the cut (:mod:`.trainability_outcomes`; the panels and gains
+of all three figures are :mod:`.trainability_panels`'). A table gives, per cell, the required lag
 beside the horizons at init: the lag of a 1000x drop, the e-folding lag 1/|rate| of the fitted
 state curve, and the mean-field depth scale (the lag of a 1000x drop at the mean-field rate,
 3 ln 10 / |rate_mf|) where the theory applies, both by the pages' extrapolation rule
@@ -33,61 +36,31 @@ from ..format import (
     format_value,
     label,
     plural,
-    py,
-    setting_titles,
     table_texts,
-    value_texts,
 )
-from ..layout import figures_drawn, omitted
 from ..model import AXIS_MARGIN, Curve, LineGrid, LinePanel, Section, Table
 from ..view import RunView
 from .extrapolation import MIN_EXTRAPOLATED_POINTS, REACH_WORDS, reach, untrusted_fit
 from .rate_cells import exact_zero_note, horizon_cell
 from .trainability_agreement import ZERO_AT_LAG0, agreement, decades_text
+from .trainability_outcomes import outcome_figure
+from .trainability_panels import (
+    SEQ_LEN_LABEL,
+    gain_legend,
+    one_gain,
+    panel_keys,
+    setting_panels,
+    trained_gains,
+)
 from .trainability_scoring import scoring_text
 
 __all__ = ["trainability_section"]
 
-_NOT_PANEL = ("gain", "seq_len", "seed", "cell_id")
-_MAX_PANELS = 12
-_SEQ_LEN_LABEL = "T (sequence length)"  # the x-axis of both figures
-
-
-def _panel_keys(frame: pd.DataFrame, view: RunView) -> list[str]:
-    """The varying setting columns that make panels (everything but gain, T and seed)."""
-    return [c for c in view.varying if c in frame and c not in _NOT_PANEL]
-
-
-def _panels(table: pd.DataFrame, view: RunView) -> tuple[list[tuple[str, pd.DataFrame]], str]:
-    """The panels drawn (their titles and rows) and the note on those left out, the titles
-    of both told apart (:func:`~..format.setting_titles`). At most :data:`_MAX_PANELS` are
-    drawn, in display order, taken round-robin over the models as the faceted figures' are
-    (:func:`..layout.figures_drawn`): a sort by name drew the first twelve, gru and lstm before
-    rnn, and could leave a model out."""
-    keys = _panel_keys(table, view)
-    if not keys:
-        return [("all cells", table)], ""
-    order = view.setting_order(table[keys].drop_duplicates(), keys)
-    combos = list(dict.fromkeys(tuple(py(v) for v in row) for row in order.itertuples(index=False)))
-    drawn = figures_drawn(combos, keys, _MAX_PANELS)
-    # the drawn and the left out told apart (input_std 1.00001 and 1.00002 left out were
-    # both "input std = 1")
-    said = setting_titles([zip(keys, c, strict=True) for c in combos])
-    titles = dict(zip(combos, said, strict=True))
-    panels = []
-    for combo in drawn:
-        mask = np.ones(len(table), dtype=bool)
-        for k, v in zip(keys, combo, strict=True):
-            mask &= (table[k].isna() if pd.isna(v) else table[k] == v).to_numpy(dtype=bool)
-        panels.append((titles[combo], table[mask]))
-    left = [titles[c] for c in combos if c not in drawn]
-    return panels, omitted(0, left, keys, table="the table below")
-
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
-    groups, note = _panels(table, view)
-    gains = _gains(table)
-    legend = _gain_legend(gains)
+    groups, note = setting_panels(table, view)
+    gains = trained_gains(table)
+    legend = gain_legend(gains)
     panels: list[LinePanel] = []
     ncols = min(3, max(1, len(groups)))
     for i, (title, rows) in enumerate(groups):
@@ -117,13 +90,13 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 " Where two gains' lines coincide, the lower gain's is drawn wider, a rim around "
                 "the other."
                 if legend
-                else _one_gain(gains, view)
+                else one_gain(gains, view)
             )
         ),
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel=_SEQ_LEN_LABEL,
+        xlabel=SEQ_LEN_LABEL,
         ylabel="fraction solved",
         legend_title="gain" if legend else "",
         legend=legend,
@@ -134,45 +107,16 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     )
 
 
-def _gains(table: pd.DataFrame) -> list[float]:
-    """The gains of the trained cells (``table``), sorted: the one rule of both figures'
-    legends, the first figure's words for one gain and the table's gain column. The table went
-    by every cell of the run (failed ones too) and the figure by the trained ones: a run whose
-    gain-6 cell overflowed at init was said to be "Every cell is at gain 1.0", and its table
-    gave "1.0" in every row all the same."""
-    return sorted(table["gain"].dropna().unique())
-
-
-def _gain_legend(gains: list[float]) -> tuple[str, ...]:
-    """The gains' entries under the legend's title, "gain"; none where there is one gain: a
-    legend of one line says nothing, and the first figure's caption names it once
-    (:func:`_one_gain`). Told apart (:func:`~..format.value_texts`)."""
-    return tuple(value_texts("gain", gains)) if len(gains) > 1 else ()
-
-
-def _one_gain(gains: list[float], view: RunView) -> str:
-    """The first figure's words for trained cells of one gain: " Every cell is at gain 0.25.",
-    said once, as a caption says a fact; the titles of both figures named it ("... (gain =
-    0.25)") as if it varied, and "(gain = 1.0)" over a sweep of inits at --gain 1 read as a
-    setting of the figure. "Every trained cell" where the run's other cells (left out of the
-    section: they overflowed or failed) are at other gains. "" for none (no cell has a
-    gain)."""
-    if len(gains) != 1:
-        return ""
-    which = "trained cell" if "gain" in view.varying else "cell"
-    return f" Every {which} is at gain {format_value(gains[0])}."
-
-
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
-    gains = _gains(table)
-    legend = _gain_legend(gains)
+    gains = trained_gains(table)
+    legend = gain_legend(gains)
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
     zero = table["zero_at_lag0"].astype(bool)
     never = table["horizon_1000"].isna() & ~zero  # T stands for "beyond T": a lower bound
     table = table.assign(shown=shown.where(~zero), never=never)
-    groups, note = _panels(table, view)
+    groups, note = setting_panels(table, view)
     ncols = min(3, max(1, len(groups)))
     panels: list[LinePanel] = []
     for i, (title, rows) in enumerate(groups):
@@ -232,7 +176,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=tuple(panels),
-        xlabel=_SEQ_LEN_LABEL,
+        xlabel=SEQ_LEN_LABEL,
         ylabel=LAG_LABEL,  # the lag k of its caption, in steps (it read "lag": no unit)
         legend_title="gain" if legend else "",
         legend=legend,
@@ -309,10 +253,10 @@ def _table(table: pd.DataFrame, view: RunView) -> Table:
     # table of settings on the page shows it: one "setting" column read "init = default" on
     # every row. Settings that do not vary are left out, as the page's other tables leave
     # them: one gain (the figures' rule: the first one's caption says it), one seed.
-    keys = _panel_keys(table, view)
+    keys = panel_keys(table, view)
     axes = [
         *keys,
-        *(["gain"] if len(_gains(table)) > 1 else []),
+        *(["gain"] if len(trained_gains(table)) > 1 else []),
         "seq_len",
         *(["seed"] if "seed" in view.varying else []),
     ]
@@ -411,7 +355,8 @@ def trainability_section(view: RunView) -> Section | None:
         intro += " " + _not_trained_text(missing, len(table))
     if not len(table):  # only cells left out: nothing to draw
         return Section(TRAINABILITY.key, TRAINABILITY.title, intro, ())
-    blocks = (_figure(table, view), _horizon_figure(table, view), _table(table, view))
+    figures = (_figure(table, view), _horizon_figure(table, view), outcome_figure(table, view))
+    blocks = (*figures, _table(table, view))
     return Section(TRAINABILITY.key, TRAINABILITY.title, intro, blocks)
 
 

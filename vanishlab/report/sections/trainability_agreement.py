@@ -15,6 +15,7 @@ import pandas as pd
 
 from ...sweep.trainability import DROP_DECADES
 from ..format import fixed, plural
+from .trainability_panels import OUTCOME_TITLE
 from .trainability_scoring import gated_cut_text
 
 __all__ = ["ZERO_AT_LAG0", "agreement", "decades_prose", "decades_text", "diverged_text"]
@@ -41,9 +42,11 @@ def agreement(table: pd.DataFrame) -> str:
             " The largest fall at the required lag among solved cells was "
             f"{decades_prose(solved_drops.max())}"
         )
+        points = "the highest filled point"
         if len(failed_drops):
             text += f", the smallest among failed ones {decades_prose(failed_drops.min())}"
-        text += "."
+            points += " and the lowest open one"
+        text += f" ({points} of the figure '{OUTCOME_TITLE}')."
     zero = int(table["zero_at_lag0"].sum())
     if zero:
         text += (

@@ -1,0 +1,148 @@
+"""A figure of points (:attr:`.model.LineGrid.points`): one marker per cell, no line joining
+them, filled or open (:attr:`.model.Curve.hollow`), in its style's colour and shape.
+
+The points of one x (several seeds and gains at one T) are spread sideways about it, in the
+order of their curves and then their own, by at most :data:`SPREAD_PT` points each, less where
+the x values lie closer than the spread needs (the spread of one x stays within
+:data:`SPREAD_SHARE` of the gap to the next), and the x limits are widened to hold them: a
+filled and an open point of equal value, one over the other, read as one. ``+inf`` (an exact
+zero: an infinite fall) is drawn as a ▼ on the panel's top edge, with room made for it above the
+data; a NaN is not drawn. :func:`spread_offsets` and :func:`spread_step` are pure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+from .line_axes import FLOOR_BASE, FLOOR_STEP
+from .line_legend import REFERENCE_COLOR, line_color
+from .line_style import CVD_SAFE, POINT_MS, REFERENCE_LW, dashes, style_marker
+from .model import Curve, LineGrid, LinePanel
+
+__all__ = [
+    "SPREAD_PT",
+    "SPREAD_SHARE",
+    "draw_level",
+    "draw_points",
+    "limit_points",
+    "spread_offsets",
+    "spread_step",
+]
+
+#: The most points between neighbours of one x, centre to centre: a point's width and a gap.
+SPREAD_PT = POINT_MS + 1.5
+#: The most of the gap between two x values (in points, as drawn) one x's points spread over.
+SPREAD_SHARE = 0.7
+#: The y of a ▼ of ``+inf`` in axes units (the top edge, as the floor's rows are at the bottom).
+CEILING_Y = 1.0 - FLOOR_BASE
+
+
+def spread_step(xs: np.ndarray, most: int, width_pt: float, span: float) -> float:
+    """The points between neighbours of one x: :data:`SPREAD_PT`, or less where the ``most``
+    points an x has would reach past :data:`SPREAD_SHARE` of the closest gap between the x
+    values ``xs`` on an axis ``width_pt`` points wide spanning ``span`` units (or, of one x,
+    past a third of the width either side)."""
+    if most < 2:
+        return 0.0
+    xs = np.unique(np.asarray(xs, dtype=np.float64))
+    room = width_pt * 2 / 3 if len(xs) < 2 else SPREAD_SHARE * float(np.diff(xs).min())
+    room = room if len(xs) < 2 else room * width_pt / span
+    return min(SPREAD_PT, room / (most - 1))
+
+
+def spread_offsets(curves: Sequence[Curve], step: float) -> list[np.ndarray]:
+    """Each curve's points' sideways offsets in points (0 for a NaN, not drawn): the points of
+    one x, in the order of their curves and then their own, ``step`` apart about it."""
+    drawn = [(i, j) for i, c in enumerate(curves) for j in range(len(c.x)) if not np.isnan(c.y[j])]
+    offsets = [np.zeros(len(c.x)) for c in curves]
+    by_x: dict[float, list[tuple[int, int]]] = {}
+    for i, j in drawn:
+        by_x.setdefault(float(curves[i].x[j]), []).append((i, j))
+    for group in by_x.values():
+        for k, (i, j) in enumerate(group):
+            offsets[i][j] = (k - (len(group) - 1) / 2) * step
+    return offsets
+
+
+def _measured(panel: LinePanel) -> list[Curve]:
+    return [c for c in panel.curves if not c.reference]
+
+
+def limit_points(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
+    """Take the finite points of ``panel`` into the axes' data limits (they are drawn once the
+    limits are set: :func:`draw_points`), with 0 and the grid's level: the axis runs from no
+    fall to the cut at least, where every point lies on one side of it."""
+    for c in _measured(panel):
+        ok = np.isfinite(c.y)
+        if ok.any():
+            ax.update_datalim(np.column_stack([c.x[ok], c.y[ok]]))
+    xs = [float(c.x[0]) for c in _measured(panel) if len(c.x)]
+    if xs and grid.level is not None and math.isfinite(grid.level):
+        ax.update_datalim([(xs[0], 0.0), (xs[0], grid.level)])
+    ax.autoscale_view()
+
+
+def draw_points(
+    ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str], width: float
+) -> None:
+    """The points of ``panel`` (axes ``width`` inches wide, its limits set), spread sideways
+    (:func:`spread_offsets`), the x limits widened to hold them, and a ▼ on the top edge for
+    each ``+inf``, with room made above the data."""
+    curves = _measured(panel)
+    if not curves:
+        return
+    xs = np.concatenate([c.x[~np.isnan(c.y)] for c in curves])
+    if not len(xs):
+        return
+    _, counts = np.unique(xs, return_counts=True)
+    width_pt = 72.0 * width
+    lo, hi = ax.get_xlim()
+    step = spread_step(xs, int(counts.max()), width_pt, hi - lo)
+    half = step * (int(counts.max()) - 1) / 2 + POINT_MS / 2 + 1.0  # points, either side
+    first, last = float(xs.min()), float(xs.max())
+    if last > first:  # margins of `half` points at the widened scale
+        pad = half * (last - first) / max(width_pt - 2 * half, 1.0)
+        lo, hi = min(lo, first - pad), max(hi, last + pad)
+    ax.set_xlim(lo, hi)  # held: the points below, drawn with offsets, move no limit
+    y_lo, y_hi = ax.get_ylim()
+    if any(np.isposinf(c.y).any() for c in curves):
+        room = FLOOR_BASE + FLOOR_STEP
+        y_hi += room * (y_hi - y_lo) / (1.0 - room)
+    ax.set_ylim(y_lo, y_hi)
+    fig = ax.get_figure()
+    assert fig is not None
+    ceiling = blended_transform_factory(ax.transData, ax.transAxes)
+    for curve, offset in zip(curves, spread_offsets(curves, step), strict=True):
+        color = line_color(curve, colors)
+        shape = style_marker(curve.style, len(grid.legend), len(CVD_SAFE)) or "o"
+        hollow = np.zeros(len(curve.x), bool) if curve.hollow is None else curve.hollow
+        for j in np.flatnonzero(~np.isnan(curve.y)):
+            top = bool(np.isposinf(curve.y[j]))
+            base = ceiling if top else ax.transData
+            shift = ScaledTranslation(float(offset[j]) / 72.0, 0.0, fig.dpi_scale_trans)
+            y = CEILING_Y if top else float(curve.y[j])
+            ax.plot(
+                [float(curve.x[j])],
+                [y],
+                ls="none",
+                marker="v" if top else shape,
+                ms=POINT_MS,
+                mew=1.0,
+                color=color,
+                mfc="white" if hollow[j] else color,
+                transform=base + shift,
+                clip_on=not top,
+                zorder=3,
+            )
+
+
+def draw_level(ax: Axes, grid: LineGrid) -> None:
+    """The grid's dashed level (a cut) across the panel, in the reference grey."""
+    if grid.level is not None and math.isfinite(grid.level):
+        ls = dashes(False)
+        ax.axhline(grid.level, color=REFERENCE_COLOR, lw=REFERENCE_LW, ls=ls, zorder=2)

@@ -1,0 +1,126 @@
+"""The Trainability section's figure of each cell's outcome beside its gradient at init
+(:mod:`.trainability`): one point per trained cell (per seed) at its T, at the decades its input
+gradient had fallen from lag 0 to the task's required lag at initialisation
+(``drop_at_required``, :func:`vanishlab.sweep.trainability.trainability`), filled where it
+solved the task and open where it did not, under the dashed 1000x cut that the prediction is
+made by: a cell is predicted to fail where its point is on or above the cut (a fall of
+exactly 3 decades is one), so the predictions that missed are the filled points on or above
+it and the open ones below it. The other figures draw means over seeds by T; the table lists
+every cell: neither shows, in one place, which cells learned beside what their gradient said.
+
+A gradient exactly 0 at the required lag fell without bound (+inf): a ▼ on the panel's top edge.
+A cell whose gradient is exactly 0 at lag 0 has no fall (NaN) and is not drawn; the caption
+counts it. The fall at the required lag is always measured (the required lag is under T), so
+no point is a lower bound, as a horizon that never fell within T is in the horizon figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...sweep.trainability import DROP_DECADES
+from ..format import plural
+from ..model import Curve, LineGrid, LinePanel
+from ..view import RunView
+from .trainability_agreement import ZERO_AT_LAG0
+from .trainability_panels import (
+    OUTCOME_TITLE,
+    SEQ_LEN_LABEL,
+    gain_legend,
+    setting_panels,
+    trained_gains,
+)
+
+__all__ = ["outcome_curves", "outcome_figure"]
+
+
+def outcome_curves(rows: pd.DataFrame, gains: list[float]) -> tuple[Curve, ...]:
+    """One curve of points per gain of ``gains`` (its style the gain's index, as the other
+    figures' lines) that ``rows`` (a panel's cells) have: x its cells' T, y the decades
+    fallen at the required lag (+inf where the gradient there is exactly 0), hollow where the
+    cell did not solve the task; the cells with no fall (exactly 0 at lag 0) left out. In
+    the order of T, then seed."""
+    curves = []
+    drawn = rows[rows["drop_at_required"].notna()]
+    for style, g in enumerate(gains):
+        at = drawn[drawn["gain"] == g].sort_values(["seq_len", "seed"], kind="stable")
+        if not len(at):
+            continue
+        curves.append(
+            Curve(
+                "",
+                style,
+                at["seq_len"].to_numpy(dtype=float),
+                at["drop_at_required"].to_numpy(dtype=float),
+                hollow=~at["solved"].to_numpy(dtype=bool),
+            )
+        )
+    return tuple(curves)
+
+
+def outcome_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
+    """The figure (the module's docstring), panels and gains as the section's other figures."""
+    gains = trained_gains(table)
+    legend = gain_legend(gains)
+    groups, note = setting_panels(table, view)
+    ncols = min(3, max(1, len(groups)))
+    panels = tuple(
+        LinePanel(i // ncols, i % ncols, title, outcome_curves(rows, gains))
+        for i, (title, rows) in enumerate(groups)
+    )
+    return LineGrid(
+        title=OUTCOME_TITLE,
+        caption=_caption(table, [c for p in panels for c in p.curves]),
+        nrows=math.ceil(len(panels) / ncols),
+        ncols=ncols,
+        panels=panels,
+        xlabel=SEQ_LEN_LABEL,
+        ylabel="decades fallen",  # by the required lag: the caption says
+        legend_title="gain" if legend else "",
+        legend=legend,
+        markers=True,
+        points=True,
+        fill_labels=("solved", "not solved"),
+        ceiling_label="exact 0 at the required lag",
+        level=float(DROP_DECADES),
+        level_label=f"{10**DROP_DECADES:.0f}x cut",
+        note=note,
+    )
+
+
+def _caption(table: pd.DataFrame, curves: list[Curve]) -> str:
+    """What the points, their fill, the cut and the marks drawn mean; how many predictions
+    missed among the points drawn, and which cells are not drawn. (One gain is named once,
+    by the first figure's caption: :func:`.trainability_panels.one_gain`.)"""
+    ys = np.concatenate([c.y for c in curves] or [np.empty(0)])
+    hollow = np.concatenate([c.hollow for c in curves if c.hollow is not None] or [np.empty(0)])
+    missed = int(((ys >= DROP_DECADES) != hollow.astype(bool)).sum())
+    diverged = table["drop_at_required"].notna() & table["final_loss"].isna()
+    text = (
+        "One point per trained cell: the decades its input gradient ||dh_T/dx_{T−k}|| had "
+        "fallen from lag 0 to the task's required lag at initialisation, filled where the cell "
+        "solved the task, open where it did not"
+        + (" (a diverged one too)" if diverged.any() else "")
+        + f". Dashed: the {10**DROP_DECADES:.0f}x cut ({DROP_DECADES:g} decades); a point on or "
+        "above it was predicted to fail, one below it to solve, so the predictions that missed "
+        "are the filled points on or above the line and the open ones below it: "
+        + (f"{missed} of the {len(ys)} here." if missed else f"none of the {len(ys)} here.")
+        + " Points of one T are spread sideways so that none hides another."
+    )
+    if np.isposinf(ys).any():
+        text += (
+            " ▼ on the top edge: a gradient exactly 0 at the required lag, an infinite fall "
+            "(predicted to fail)."
+        )
+    if (ys < 0).any():
+        text += " A point below 0 is a gradient that grew over the lag."
+    zero = int(table["drop_at_required"].isna().sum())
+    if zero:
+        text += (
+            f" {plural(zero, 'cell')} whose gradient is exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in "
+            f"the table) had nothing to fall from and {'is' if zero == 1 else 'are'} not drawn."
+        )
+    return text

@@ -1,0 +1,93 @@
+"""The panels and gains the Trainability section's figures share (:mod:`.trainability`,
+:mod:`.trainability_outcomes`): one panel per combination of the varying settings but gain, T
+and seed, at most :data:`MAX_PANELS`, and one line style per gain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..format import format_value, py, setting_titles, value_texts
+from ..layout import figures_drawn, omitted
+from ..view import RunView
+
+__all__ = [
+    "MAX_PANELS",
+    "OUTCOME_TITLE",
+    "SEQ_LEN_LABEL",
+    "gain_legend",
+    "one_gain",
+    "panel_keys",
+    "setting_panels",
+    "trained_gains",
+]
+
+_NOT_PANEL = ("gain", "seq_len", "seed", "cell_id")
+MAX_PANELS = 12
+SEQ_LEN_LABEL = "T (sequence length)"  # the x-axis of the figures
+#: The title of the figure of each cell's outcome (:mod:`.trainability_outcomes`), by which
+#: the section's intro names it (:mod:`.trainability_agreement`).
+OUTCOME_TITLE = "Fall at the required lag against T, solved and not"
+
+
+def panel_keys(frame: pd.DataFrame, view: RunView) -> list[str]:
+    """The varying setting columns that make panels (everything but gain, T and seed)."""
+    return [c for c in view.varying if c in frame and c not in _NOT_PANEL]
+
+
+def setting_panels(
+    table: pd.DataFrame, view: RunView
+) -> tuple[list[tuple[str, pd.DataFrame]], str]:
+    """The panels drawn (their titles and rows) and the note on those left out, the titles
+    of both told apart (:func:`~..format.setting_titles`). At most :data:`MAX_PANELS` are
+    drawn, in display order, taken round-robin over the models as the faceted figures' are
+    (:func:`..layout.figures_drawn`): a sort by name drew the first twelve, gru and lstm before
+    rnn, and could leave a model out."""
+    keys = panel_keys(table, view)
+    if not keys:
+        return [("all cells", table)], ""
+    order = view.setting_order(table[keys].drop_duplicates(), keys)
+    combos = list(dict.fromkeys(tuple(py(v) for v in row) for row in order.itertuples(index=False)))
+    drawn = figures_drawn(combos, keys, MAX_PANELS)
+    # the drawn and the left out told apart (input_std 1.00001 and 1.00002 left out were
+    # both "input std = 1")
+    said = setting_titles([zip(keys, c, strict=True) for c in combos])
+    titles = dict(zip(combos, said, strict=True))
+    drawn_panels = []
+    for combo in drawn:
+        mask = np.ones(len(table), dtype=bool)
+        for k, v in zip(keys, combo, strict=True):
+            mask &= (table[k].isna() if pd.isna(v) else table[k] == v).to_numpy(dtype=bool)
+        drawn_panels.append((titles[combo], table[mask]))
+    left = [titles[c] for c in combos if c not in drawn]
+    return drawn_panels, omitted(0, left, keys, table="the table below")
+
+
+def trained_gains(table: pd.DataFrame) -> list[float]:
+    """The gains of the trained cells (``table``), sorted: the one rule of the figures'
+    legends, the first figure's words for one gain and the table's gain column. The table went
+    by every cell of the run (failed ones too) and the figure by the trained ones: a run whose
+    gain-6 cell overflowed at init was said to be "Every cell is at gain 1.0", and its table
+    gave "1.0" in every row all the same."""
+    return sorted(table["gain"].dropna().unique())
+
+
+def gain_legend(gains: list[float]) -> tuple[str, ...]:
+    """The gains' entries under the legend's title, "gain"; none where there is one gain: a
+    legend of one line says nothing, and the first figure's caption names it once
+    (:func:`one_gain`). Told apart (:func:`~..format.value_texts`)."""
+    return tuple(value_texts("gain", gains)) if len(gains) > 1 else ()
+
+
+def one_gain(gains: list[float], view: RunView) -> str:
+    """The first figure's words for trained cells of one gain: " Every cell is at gain 0.25.",
+    said once, as a caption says a fact; the titles of both figures named it ("... (gain =
+    0.25)") as if it varied, and "(gain = 1.0)" over a sweep of inits at --gain 1 read as a
+    setting of the figure. "Every trained cell" where the run's other cells (left out of the
+    section: they overflowed or failed) are at other gains. "" for none (no cell has a
+    gain)."""
+    if len(gains) != 1:
+        return ""
+    which = "trained cell" if "gain" in view.varying else "cell"
+    return f" Every {which} is at gain {format_value(gains[0])}."
