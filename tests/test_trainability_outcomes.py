@@ -25,7 +25,7 @@ import vanishlab as vl
 from vanishlab.report.data import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw, figure_svg
-from vanishlab.report.line_points import CEILING_Y, spread_offsets
+from vanishlab.report.line_points import CEILING_Y, SPREAD_PT, spread_offsets, spread_step
 from vanishlab.report.line_style import CVD_SAFE, POINT_MS
 from vanishlab.report.model import LineGrid
 from vanishlab.report.sections.trainability_outcomes import outcome_curves, outcome_figure
@@ -91,6 +91,11 @@ def test_the_caption_counts_the_predictions_that_missed_and_the_cells_not_drawn(
     assert "1 cell whose gradient is exactly 0 at lag 0 ('exact 0 at lag 0' in the table)" in (
         grid.caption
     )
+    assert "(a diverged one too)" not in grid.caption
+    diverged = _table().assign(final_loss=[0.01] * 7 + [math.nan])  # no final loss: not solved
+    assert (
+        "open where it did not (a diverged one too)." in outcome_figure(diverged, _view()).caption
+    )  # type: ignore[arg-type]
     right = _table().dropna().query("drop_at_required != 3.0 and drop_at_required != 2.0")
     plain = outcome_figure(right, _view())  # type: ignore[arg-type]
     assert "none of the 5 here." in plain.caption
@@ -193,3 +198,13 @@ def test_the_figure_draws_for_one_seed_several_gated_none_and_all_solved(
         assert hollow == n
     assert ("not solved" in legend["legend"]) == bool(hollow)
     assert ("solved" in legend["legend"]) == bool(n - hollow)
+
+
+def test_the_spread_of_one_t_stays_within_the_gap_to_the_next() -> None:
+    """Points 7 pt apart (SPREAD_PT) where there is room; closer where the T values lie
+    closer than many points need: within 0.7 of the gap, so that two T's points do not mix."""
+    assert spread_step(np.array([10.0, 11.0]), 5, 150.0, 2.0) == SPREAD_PT
+    step = spread_step(np.array([10.0, 11.0, 11.0]), 20, 150.0, 2.0)  # 75 pt per unit
+    assert step == pytest.approx(0.7 * 75 / 19) and step * 19 <= 0.7 * 75
+    assert spread_step(np.array([6.0]), 3, 150.0, 1.0) == SPREAD_PT  # one T: room enough
+    assert spread_step(np.array([6.0, 20.0]), 1, 150.0, 14.0) == 0.0  # one point: no spread

@@ -25,6 +25,7 @@ from .line_style import CVD_SAFE, POINT_MS, REFERENCE_LW, dashes, style_marker
 from .model import Curve, LineGrid, LinePanel
 
 __all__ = [
+    "CEILING_Y",
     "SPREAD_PT",
     "SPREAD_SHARE",
     "draw_level",
@@ -50,8 +51,10 @@ def spread_step(xs: np.ndarray, most: int, width_pt: float, span: float) -> floa
     if most < 2:
         return 0.0
     xs = np.unique(np.asarray(xs, dtype=np.float64))
-    room = width_pt * 2 / 3 if len(xs) < 2 else SPREAD_SHARE * float(np.diff(xs).min())
-    room = room if len(xs) < 2 else room * width_pt / span
+    if len(xs) < 2:
+        room = width_pt * 2 / 3
+    else:
+        room = SPREAD_SHARE * float(np.diff(xs).min()) * width_pt / span
     return min(SPREAD_PT, room / (most - 1))
 
 
