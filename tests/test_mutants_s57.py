@@ -8,7 +8,8 @@ the test files of its code, ``pytest -x -p no:randomly -m "not slow"``; after: t
   rate_cells (rate_cell, mean_rate_text, spread_digits), rate_heatmaps, the
   rates, theory and models tables' cells and captions                          15 /  9 / 13
   manifest_digest (digested, manifest_change, say_change, changes_said,
-  said_once) and read_manifest's, render_report's, summarize's, the CLI's use  26 / 20 / 24
+  changes_said_per_call) and read_manifest's, render_report's, summarize's,
+  the CLI's use                                                                26 / 20 / 24
   measured_by (other_code, mixes_code, check_same_code, carried_versions),
   SweepPlan.kept and sound, run_manifest's versions, the monitor's words       22 / 10 / 19
   core/allocation._address_space_available and available_bytes                 8 /  4 /  8
@@ -27,8 +28,8 @@ first).
 Each survivor killed was a gap in its tests. One defect found, fixed after
 the round: the ManifestChangedWarning of ``vl.summarize``, ``load_results``, ``load_cells`` and
 ``render_report`` pointed inside vanishlab (summary.py, store.py, manifest_digest.py's
-``said_once``), its fixed stacklevel 4 right for ``vl.load_manifest`` alone; it now walks to
-the first frame outside vanishlab, as own_forward's ``_caller_level`` does. Of note: the
+``changes_said_per_call``), its fixed stacklevel 4 right for ``vl.load_manifest`` alone; it now
+walks to the first frame outside vanishlab, as own_forward's ``_caller_level`` does. Of note: the
 test of the refusal's count read ``_SPECTRUM_ARRAYS`` from the module, so any count passed;
 the child test of the address-space limit set it from the function it tested and read a
 14 MiB process, where RSS for VmSize and kB of 1000 bytes both passed.
@@ -61,9 +62,9 @@ from vanishlab.sweep.manifest import package_versions
 from vanishlab.sweep.manifest_digest import (
     DIGEST,
     changes_said,
+    changes_said_per_call,
     digested,
     manifest_change,
-    said_once,
 )
 from vanishlab.sweep.measured_by import (
     EARLIER_VERSIONS,
@@ -176,8 +177,8 @@ def test_the_warning_points_at_the_line_that_loads_the_manifest(tmp_path) -> Non
 
 @pytest.mark.parametrize("read", ["summarize", "load_results", "load_cells", "render_report"])
 def test_every_reader_s_warning_points_at_the_user_s_line(tmp_path, read) -> None:
-    """The readers that say a changed manifest once a call (``said_once``) warn at the user's
-    line too: with stacklevel 4 they named summary.py, store.py or manifest_digest.py."""
+    """The readers that say a changed manifest once a call (``changes_said_per_call``) warn at
+    the user's line too: with stacklevel 4 they named summary.py, store.py or manifest_digest.py."""
     run = tmp_path / "run"
     vl.run_sweep(Sweep(**ONE), run, workers=1, progress=False)  # one cell
     path = run / "manifest.json"
@@ -190,13 +191,13 @@ def test_every_reader_s_warning_points_at_the_user_s_line(tmp_path, read) -> Non
 
 
 def test_a_reader_within_a_writer_s_scope_says_the_writer_s_words_once(tmp_path) -> None:
-    """An inner scope (a ``said_once`` reader) takes the writer of the outer one (a sweep's,
-    a monitor's) and shares what it said: without ``or outer.writer`` the edit was said
+    """An inner scope (a ``changes_said_per_call`` reader) takes the writer of the outer one (a
+    sweep's, a monitor's) and shares what it said: without ``or outer.writer`` the edit was said
     without "this sweep writes it again"; the monitor's and the sweep's own reads come before
-    their ``said_once`` readers', so their tests passed."""
+    their ``changes_said_per_call`` readers', so their tests passed."""
     run = _edited(tmp_path)
     with pytest.warns(vl.ManifestChangedWarning) as said, changes_said(writer="this sweep"):
-        said_once(vl.load_manifest)(run)
+        changes_said_per_call(vl.load_manifest)(run)
         vl.load_manifest(run)
     (line,) = [str(w.message) for w in said]
     assert line.endswith("read as it is now; this sweep writes it again with a new digest, "

@@ -35,7 +35,7 @@ from ..sweep.files import (
     remove_temps_of,
 )
 from ..sweep.manifest import as_shards_hold, read_manifest
-from ..sweep.manifest_digest import said_once
+from ..sweep.manifest_digest import changes_said_per_call
 from ..sweep.rundir import enclosing_run
 from ..sweep.store import (
     atomic_write,
@@ -269,7 +269,7 @@ def check_timestamp(value: object, name: str = "timestamp") -> datetime | str | 
     return value
 
 
-@said_once  # a changed manifest: one warning, though the run's readers read it again
+@changes_said_per_call  # a changed manifest: one warning, though the run's readers read it again
 def render_report(
     run_dir: str | os.PathLike[str],
     path: str | os.PathLike[str] | None = None,

@@ -48,9 +48,9 @@ __all__ = [
     "kinds_text",
     "mean_of",
     "no_prediction",
-    "said_once",
     "setting_notes",
     "shared_reasons",
+    "shared_reasons_caption",
     "unregistered_note",
     "without_shared",
 ]
@@ -196,7 +196,7 @@ def shared_reasons(notes: Iterable[object]) -> tuple[str, ...]:
     """The reasons for no prediction that more than one of a table's rows give (``notes``:
     one per row), in order. Such a reason is the same in every row of its kind (every gated
     cell's, every identity init's off the origin): a table says it once, in its caption
-    (:func:`said_once`), not as the same lines under each of those rows."""
+    (:func:`shared_reasons_caption`), not as the same lines under each of those rows."""
     counts = Counter(r for note in notes for r in dict.fromkeys(_reasons(note)))
     return tuple(r for r, k in counts.items() if k > 1)
 
@@ -206,7 +206,7 @@ def without_shared(note: object, shared: Sequence[str]) -> str:
     return " ".join(s for s in _sentences(note) if not _reasons(s) or _reasons(s)[0] not in shared)
 
 
-def said_once(shared: Sequence[str]) -> str:
+def shared_reasons_caption(shared: Sequence[str]) -> str:
     """A caption's words for the ``shared`` reasons: each once, a sentence of its own."""
     return " ".join(f"{r[:1].upper()}{r[1:]}." for r in shared)
 

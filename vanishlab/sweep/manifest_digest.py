@@ -32,10 +32,10 @@ from .json_text import canonical_json
 __all__ = [
     "DIGEST",
     "changes_said",
+    "changes_said_per_call",
     "digested",
     "manifest_change",
     "page_note",
-    "said_once",
     "say_change",
 ]
 
@@ -124,7 +124,7 @@ def changes_said(
         _SCOPE.reset(token)
 
 
-def said_once(func: Callable[P, R]) -> Callable[P, R]:
+def changes_said_per_call(func: Callable[P, R]) -> Callable[P, R]:
     """``func`` (a reader of the API: ``vl.summarize`` reads the manifest four times) within
     :func:`changes_said`: one warning a call, not one for each of its reads."""
 

@@ -78,7 +78,7 @@ from .manifest import (
     read_json_number,
     write_manifest,
 )
-from .manifest_digest import said_once
+from .manifest_digest import changes_said_per_call
 from .report_identity import report_marker, report_run, run_identity
 from .schema import (
     COLUMNS,
@@ -216,7 +216,7 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
-@said_once  # a changed manifest: one warning a call (its readers read it again)
+@changes_said_per_call  # a changed manifest: one warning a call (its readers read it again)
 def load_results(
     run_dir: str | os.PathLike[str], *, cell_ids: Collection[str] | None = None
 ) -> pd.DataFrame:
@@ -338,7 +338,7 @@ def _shard_steps(run_dir: Path) -> dict[str, int | None]:
     return steps
 
 
-@said_once
+@changes_said_per_call
 def load_cells(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per cell that has a shard: config columns, ``cell_id``, ``status`` ("ok" or
     "failed"), ``reason`` (null when ok; an option named as Python names it, "a smaller

@@ -46,7 +46,7 @@ from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .json_text import parse_json
 from .manifest import MONITOR, SINGLE_MODEL, as_shards_hold, read_json_number
-from .manifest_digest import said_once
+from .manifest_digest import changes_said_per_call
 from .schema import MONITOR_LOSS, MONITOR_STEP
 from .summary_fields import (
     FLAGS,
@@ -312,7 +312,7 @@ def _read_cached(path: Path, fingerprint: str) -> pd.DataFrame | None:
     return _to_frame(table)
 
 
-@said_once  # a changed manifest: one warning, where it reads it four times
+@changes_said_per_call  # a changed manifest: one warning, where it reads it four times
 def summarize(run_dir: str | os.PathLike[str], *, cache: bool = True) -> pd.DataFrame:
     """Measured beside predicted, one row per cell of a run (see the module docstring).
 

@@ -38,7 +38,7 @@ from ..format import (
 from ..layout import ZERO_NOTE, grid_rows, omitted, seed_stats, select, thin
 from ..line_style import MAX_NAMED_PANELS, with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section, Table
-from ..predicted import kinds_of, mean_of, no_prediction, said_once, shared_reasons
+from ..predicted import kinds_of, mean_of, no_prediction, shared_reasons, shared_reasons_caption
 from ..view import RunView
 from .rate_cells import (
     HORIZON_FOLD,
@@ -312,7 +312,8 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
             + "). Last, the predicted rate with its theory ('—' where none applies, with the "
             "reason"
             + (
-                f", or alone where rows share it, given here once). {said_once(shared)} "
+                ", or alone where rows share it, given here once). "
+                + f"{shared_reasons_caption(shared)} "
                 if shared
                 else "). "
             )

@@ -46,8 +46,8 @@ from ..predicted import (
     by_setting,
     has_theory,
     kinds_text,
-    said_once,
     shared_reasons,
+    shared_reasons_caption,
     unregistered_note,
     without_shared,
 )
@@ -230,7 +230,7 @@ def _theory_table(view: RunView, settings: pd.DataFrame) -> Table:
     shared = shared_reasons(r["notes"] for r in records)
     dash = (
         ", with the reason in the row's notes, or here once where several rows share it: "
-        + said_once(shared)
+        + shared_reasons_caption(shared)
         if shared
         else "."
     )
