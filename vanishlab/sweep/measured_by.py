@@ -51,13 +51,20 @@ def other_code(versions: Mapping[str, Any] | None) -> bool:
 def mixes_code(plan: SweepPlan, retry_failed: bool = False) -> bool:
     """Whether a run of ``plan`` would measure cells beside kept cells that another vanishlab
     measured (per the manifest's ``versions``)."""
-    return (
-        plan.is_run_dir
-        and not plan.reinit
-        and bool(plan.pending(retry_failed))
-        and plan.kept(retry_failed) > 0
-        and other_code(plan.recorded_versions)
-    )
+    return _mixed_counts(plan, retry_failed) is not None
+
+
+def _mixed_counts(plan: SweepPlan, retry_failed: bool) -> tuple[int, int] | None:
+    """(kept, new): the cells a run of ``plan`` keeps, that other code measured, and the cells
+    it measures beside them; None where it does not mix code (:func:`mixes_code`). The plan's
+    cells are gone through once (they were four times for the warning, each one a pass over
+    every cell of the grid)."""
+    if not plan.is_run_dir or plan.reinit:
+        return None
+    kept, pending = plan.kept_and_pending(retry_failed)
+    if not pending or not kept or not other_code(plan.recorded_versions):
+        return None
+    return kept, len(pending)
 
 
 def code_words(versions: Mapping[str, Any] | None) -> str:
@@ -83,9 +90,10 @@ def check_same_code(plan: SweepPlan, force: bool, retry_failed: bool) -> None:
     beside kept cells of a vanishlab that recorded no code digest (:func:`mixes_code`): one of
     before 2026-11-29 drew other weights. Kept cells of a recorded other digest are not refused
     (:func:`mixed_code_line` says them)."""
-    if force or not mixes_code(plan, retry_failed) or not _unrecorded(plan.recorded_versions):
+    counts = None if force else _mixed_counts(plan, retry_failed)
+    if counts is None or not _unrecorded(plan.recorded_versions):
         return
-    kept, new = plan.kept(retry_failed), len(plan.pending(retry_failed))
+    kept, new = counts
     raise VanishlabError(
         f"{plan.run_dir}'s {kept} cells were measured by {code_words(plan.recorded_versions)}, "
         "which may have drawn other weights (code before 2026-11-29 drew gains other than 1 "
@@ -101,9 +109,10 @@ def mixed_code_line(plan: SweepPlan, retry_failed: bool) -> str | None:
     """The warning of a run of ``plan`` that puts cells beside kept cells of other code
     (:func:`mixes_code`; where it records none, a run that ``force`` let through); None where
     it does not."""
-    if not mixes_code(plan, retry_failed):
+    counts = _mixed_counts(plan, retry_failed)
+    if counts is None:
         return None
-    kept, new = plan.kept(retry_failed), len(plan.pending(retry_failed))
+    kept, new = counts
     return (
         f"warning: {plan.run_dir}'s {kept} kept cells were measured by "
         f"{code_words(plan.recorded_versions)}, not by this one, and the {new} cells this "

@@ -65,8 +65,13 @@ class SweepPlan:
 
     def kept(self, retry_failed: bool = False) -> int:
         """How many sound shards the run keeps as they are (not measured again)."""
-        again = {c.cell_id for c in self.pending(retry_failed)}
-        return len(self.sound - again)
+        return self.kept_and_pending(retry_failed)[0]
+
+    def kept_and_pending(self, retry_failed: bool = False) -> tuple[int, list[CellConfig]]:
+        """:meth:`kept` and :meth:`pending` from one pass over the cells, for a caller that
+        needs both."""
+        pending = self.pending(retry_failed)
+        return len(self.sound - {c.cell_id for c in pending}), pending
 
     def pending(self, retry_failed: bool = False) -> list[CellConfig]:
         """Cells to measure: those without a sound shard (and the failed ones if asked)."""
