@@ -22,6 +22,7 @@ Units: rates in natural log per step; norms in log10 (as the engine reports them
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -248,13 +249,11 @@ def _settle(
     def slope(a: torch.Tensor) -> torch.Tensor:
         return 1.0 - torch.tanh(a) ** 2 if tanh else (a > 0).to(torch.float64)
 
-    h = torch.zeros_like(drive)
-    tail: list[torch.Tensor] = []  # the states of the last half of the plain steps (>= 2)
-    first_kept = min(steps // 2, steps - 2)
-    for t in range(steps):
-        h = act(w_hh @ h + drive)
-        if t >= first_kept:
-            tail.append(h)
+    # the states of the last half of the plain steps (>= 2), the last one h
+    tail = _plain_steps(
+        torch.zeros_like(drive), w_hh, drive, act, steps, min(steps // 2, steps - 2)
+    )
+    h = tail[-1]
     if not bool(torch.isfinite(h).all()):
         return None  # the activity exploded (relu past its edge)
     x = h
@@ -275,13 +274,28 @@ def _settle(
     kept = len(tail)
     for times in (0, *APPROACH_ROUNDS):
         if times:  # the tail's distances rose and fell: go on from its last state
-            tail = []
-            for _ in range(times * kept):
-                h = act(w_hh @ h + drive)
-                tail.append(h)
+            tail = _plain_steps(tail[-1], w_hh, drive, act, times * kept)
         if _approached(tail, x):
             return x, (math.log(rho) if rho > 0 else -math.inf)
     return None  # the plain steps were not approaching it (a cycle or chaos beside it)
+
+
+def _plain_steps(
+    h: torch.Tensor,
+    w_hh: torch.Tensor,
+    drive: torch.Tensor,
+    act: Callable[[torch.Tensor], torch.Tensor],
+    count: int,
+    first_kept: int = 0,
+) -> list[torch.Tensor]:
+    """The states of ``count`` plain steps h -> act(W_hh h + drive) from ``h``, from step
+    ``first_kept`` (0-based, < ``count``) on: the last one is the last state."""
+    kept: list[torch.Tensor] = []
+    for t in range(count):
+        h = act(w_hh @ h + drive)
+        if t >= first_kept:
+            kept.append(h)
+    return kept
 
 
 def _approached(tail: list[torch.Tensor], x: torch.Tensor) -> bool:
