@@ -1443,6 +1443,42 @@ def test_a_stray_argument_after_version_is_a_usage_error(stray):
     assert runner.invoke(app, ["--version"]).stdout.startswith("vanishlab ")
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--help", "extra"], "No such command 'extra' (see 'vanishlab --help')"),
+        (["--help", "swep"], "No such command 'swep'. Did you mean 'sweep'?"),
+        (["--version", "--help", "extra"], "(extra) beside --version (see 'vanishlab --help')"),
+    ],
+)
+def test_a_stray_argument_after_help_is_a_usage_error(args, said):
+    """``vanishlab --help extra`` printed the app's help and exited 0 (--help answers before
+    the parser reads on), and so did ``--version --help extra`` with the version: a stray
+    argument is a usage error, status 2, as after --version alone."""
+    result = runner.invoke(app, args)
+    one_error_line(result, said)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args", [["--help", "sweep"], ["--help", "--version", "sweep"], ["--help", "sweep", "x"]]
+)
+def test_help_before_a_command_is_that_commands_help(args):
+    """``vanishlab --help sweep`` showed the app's help, where the user asked for sweep's (as
+    ``git --help commit`` gives commit's); with --version after --help, --help came first."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "--activation" in result.stdout
+    assert "vanishlab 0" not in result.stdout
+
+
+def test_version_and_help_together_do_the_first_one_given():
+    version = runner.invoke(app, ["--version", "--help"])
+    assert version.exit_code == 0 and version.stdout.startswith("vanishlab ")
+    assert "Usage" not in version.stdout
+    help_ = runner.invoke(app, ["--help", "--version"])
+    assert help_.exit_code == 0 and "Usage" in help_.stdout and "vanishlab 0" not in help_.stdout
+
+
 def test_sweep_help_says_where_an_experiment_name_is_looked_for():
     """It said "a module in experiments/": an installed vanishlab has no such folder, and finds
     its built-in experiments all the same (vanishlab/experiments/)."""

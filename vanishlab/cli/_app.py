@@ -180,6 +180,9 @@ class _Command(_Plain, TyperCommand):
     _typer = TyperCommand
 
 
+_EAGER = ("--help", "--version")  # the app's options that answer and exit
+
+
 class _Group(_Plain, TyperGroup):
     _typer = TyperGroup
 
@@ -199,13 +202,17 @@ class _Group(_Plain, TyperGroup):
         return None
 
     def parse_args(self, ctx: Any, args: list[str]) -> Any:
-        # --version answers at once (is_eager), before the parser looks at what follows it:
-        # `vanishlab --version extra` printed the version and exited 0, where a stray argument
-        # after any command's options is a usage error (status 2)
+        # --version and --help answer at once (is_eager), the first given, before the parser
+        # looks at what follows them: `vanishlab --version extra` and `--help extra` printed
+        # and exited 0, where a stray argument is a usage error (status 2). `--help COMMAND`
+        # asks for that command's help, as git's does: it showed the app's.
         head = list(itertools.takewhile(lambda arg: arg.startswith("-"), args))
         stray = args[len(head) :]
-        if "--version" in head and "--help" not in head and stray:
+        first = next((arg for arg in head if arg in _EAGER), None)
+        if stray and first == "--version":
             ctx.fail(f"Got unexpected extra argument(s) ({' '.join(stray)}) beside --version")
+        if stray and first == "--help":  # a name no command has: "No such command" below
+            args = [*(arg for arg in head if arg not in _EAGER), stray[0], "--help", *stray[1:]]
         return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
