@@ -49,7 +49,7 @@ def test_rnn_cell_ids_unchanged_by_the_model_axis():
     later = {"model", "task", "train_steps", "lr", "optimizer", "clip"}  # axes added since
     old = {k: v for k, v in cell.to_dict().items() if k not in later}
     assert cell.cell_id == _old_id(old)
-    lstm = CellConfig(model="lstm", activation="relu", init="orthogonal", gain=2.0)
+    lstm = CellConfig(model="lstm", init="orthogonal", gain=2.0)
     assert lstm.activation is None and lstm.cell_id != cell.cell_id
 
 
@@ -63,7 +63,7 @@ def test_activation_applies_to_rnn_only():
         ("lstm", None),
         ("gru", None),
     ]
-    assert CellConfig(model="gru", activation="tanh") == CellConfig(model="gru", activation="relu")
+    assert CellConfig(model="gru", activation="tanh") == CellConfig(model="gru", activation=None)
     assert parse_axis("model", "rnn, lstm,gru") == ("rnn", "lstm", "gru")
     with pytest.raises(vl.VanishlabError, match=r"--model.*unknown model 'transformer'"):
         parse_axis("model", "rnn,transformer")

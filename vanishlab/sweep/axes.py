@@ -79,11 +79,21 @@ class _CellConfigBase(_Named):
 
     def __post_init__(self) -> None:
         model = getattr(self, MODEL_AXIS, None)
+        if model is not None:
+            # an axis no model of the cell takes, given a value (not its default): refused as
+            # a grid's is, where CellConfig(model="lstm", activation="relu") dropped relu
+            model = self._axes.by_name[MODEL_AXIS].canonical(model)
+            given = {
+                a.name: (getattr(self, a.name),)
+                for a in self._axes.table
+                if not a.applies(model) and getattr(self, a.name) is not None
+            }
+            self._axes.refuse_dropped(given, {**given, MODEL_AXIS: (model,)}, cell=True)
         for a in self._axes.table:
             value = getattr(self, a.name)
             if model is not None and not a.applies(model):
                 # Not applicable to this model (activation of a gated cell): recorded as None,
-                # whatever was given, so the cell exists once, not once per value.
+                # its default or None given, so the cell exists once, not once per value.
                 object.__setattr__(self, a.name, None)
                 continue
             object.__setattr__(self, a.name, a.canonical(value))
@@ -217,7 +227,9 @@ _CELL_DOC = """One cell: a complete ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` config
     and its seed.
 
     One field per axis of :data:`AXIS_TABLE`, with its default (the table below). Values are
-    checked and put in canonical form on construction (VanishlabError otherwise). ``cell_id``
+    checked and put in canonical form on construction (VanishlabError otherwise). An axis that
+    does not apply to the cell's model is recorded as None; given a value other than its
+    default (``model="lstm", activation="relu"``), it is refused, as a grid's is. ``cell_id``
     is the stable content hash.
     """
 
@@ -335,13 +347,15 @@ class AxisSet:
         text = json.dumps(kept, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-    def refuse_dropped(self, given: Iterable[str], axes: Mapping[str, tuple[Any, ...]]) -> None:
+    def refuse_dropped(
+        self, given: Iterable[str], axes: Mapping[str, tuple[Any, ...]], cell: bool = False
+    ) -> None:
         """Refuse an axis of ``given`` whose values would be dropped: one that applies to none of
         the models of the grid ``axes`` (``{axis: checked values}``), given a value other than
         its default. A cell records such an axis as None, so ``--model lstm --activation relu``
         (``Sweep(model="lstm", activation="relu")``) would quietly measure an LSTM and drop
         relu. The axis's default changes nothing and passes; beside a model it applies to, every
-        value counts."""
+        value counts. ``cell``: ``axes`` are one cell's (``CellConfig``), said so."""
         models = axes.get(MODEL_AXIS, ())
         for name in given:
             a = self.by_name[name]
@@ -350,10 +364,15 @@ class AxisSet:
             dropped = tuple(v for v in axes[name] if v != a.default)
             if dropped:
                 flag, model = f"{a.flag} ({name}=)", f"--model ({MODEL_AXIS}=)"
+                takers = " or ".join(a.applies_to)
+                whose, remedy = (
+                    (f"the cell's model is {models[0]}", f"use model {takers}")
+                    if cell
+                    else (f"the grid's models are {', '.join(models)}", f"add {takers} to {model}")
+                )
                 raise VanishlabError(
-                    f"{flag} applies to model {', '.join(a.applies_to)} only, and the grid's "
-                    f"models are {', '.join(models)}: {values_text(dropped)} would be dropped; "
-                    f"leave out {flag}, or add {' or '.join(a.applies_to)} to {model}"
+                    f"{flag} applies to model {', '.join(a.applies_to)} only, and {whose}: "
+                    f"{values_text(dropped)} would be dropped; leave out {flag}, or {remedy}"
                 )
 
     def not_applying(self, model: str) -> dict[str, None]:

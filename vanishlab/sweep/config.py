@@ -2,8 +2,11 @@
 
 A cell is one ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` configuration (the ``model`` axis) with one
 seed. ``activation`` applies to ``rnn`` only: a gated cell records it as None and a grid lists
-that cell once, whatever activations it names. An init that does not apply to the cell's model
-(:attr:`vanishlab.sweep.inits.Init.models`) is refused when the cell or the grid is built.
+that cell once, whatever activations it names. A value no model of the grid (or the cell) takes,
+other than the default, is refused rather than dropped: ``Sweep(model="lstm",
+activation="relu")`` and ``CellConfig(model="lstm", activation="relu")`` alike. An init that
+does not apply to the cell's model (:attr:`vanishlab.sweep.inits.Init.models`) is refused when
+the cell or the grid is built.
 
 Its id is the first 16 hex digits of the SHA-256 of its config as canonical JSON (sorted keys,
 no spaces, floats as Python's shortest round-trip repr, -0.0 folded to 0.0), so the same cell
