@@ -93,6 +93,34 @@ def test_experiments_lists_modules_with_descriptions(tmp_path, monkeypatch):
     assert folders.endswith(f": {here} (working directory), {builtin} (built in)"), folders
 
 
+def test_the_quick_grid_is_named_default_where_users_look(tmp_path, monkeypatch):
+    """The quick grid's runs are named default (runs/default, reports/default.html, the dry
+    run's first line), yet `vanishlab sweep default` said "no experiment named 'default'" and
+    `vanishlab experiments` did not list it: it is now an experiment name, listed, found by
+    `vl.load_experiment`, and `sweep default` is `sweep` (the same run, resumed alike)."""
+    from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT
+
+    monkeypatch.chdir(tmp_path)
+    listed = runner.invoke(app, ["experiments"]).stdout.split("\n\n")[0].splitlines()
+    line = next(x for x in listed if x.split()[0] == "default")
+    assert "Quick default grid: " in line and line.endswith("runs with no EXPERIMENT")
+    assert vl.load_experiment("default") is DEFAULT_EXPERIMENT
+    named = runner.invoke(app, ["sweep", "default", "--smoke", "--dry-run"])
+    plain = runner.invoke(app, ["sweep", "--smoke", "--dry-run"])
+    assert named.exit_code == plain.exit_code == 0 and named.stdout == plain.stdout
+    assert named.stdout.startswith("default-smoke: ")
+    said = one_error_line(runner.invoke(app, ["sweep", "defualt", "--dry-run"]), "'defualt'")
+    assert "(did you mean 'default'?)" in said and ", default, " in said
+    # A module of that name comes first, as ./experiments comes before the built-in ones.
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "default.py").write_text(
+        '"""Mine."""\nimport vanishlab as vl\nSWEEP = vl.Sweep(hidden_size=4)\n'
+    )
+    assert vl.load_experiment("default").path == tmp_path / "experiments" / "default.py"
+    listed = runner.invoke(app, ["experiments"]).stdout.split("\n\n")[0].splitlines()
+    assert [x.split()[1:] for x in listed if x.split()[0] == "default"] == [["Mine."]]
+
+
 def test_an_experiments_that_is_a_file_is_said_to_be_left_out(tmp_path, monkeypatch):
     """A file ./experiments was left out of the search in silence: the listing and a name not
     found named the built-in folder alone."""

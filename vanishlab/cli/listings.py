@@ -6,9 +6,11 @@ given, the values of ``--init`` and the experiment modules found by name. Regist
 from __future__ import annotations
 
 from ..sweep.experiments import (
+    DEFAULT_EXPERIMENT,
     builtin_experiments_dir,
     experiment_dirs,
     list_experiments,
+    module_named,
     unsearched,
 )
 from ._app import say, user_errors
@@ -43,7 +45,8 @@ def inits() -> None:
 def experiments() -> None:
     """List the experiment modules found by name, with their one-line descriptions, and the
     folders searched for them, in order: ./experiments, then the built-in ones (the
-    repository's experiments/, installed as vanishlab/experiments/)."""
+    repository's experiments/, installed as vanishlab/experiments/); and default, the quick
+    grid that `vanishlab sweep` runs with no EXPERIMENT."""
     found = list_experiments()
     builtin = builtin_experiments_dir().resolve()
     dirs = ", ".join(
@@ -54,7 +57,15 @@ def experiments() -> None:
     if not found:
         say(f"no experiment modules (searched: {dirs or 'none found'})")
         return
-    width = max(len(n) for n, _, _ in found)
-    for exp_name, description, _ in found:
+    rows = [(exp_name, description) for exp_name, description, _ in found]
+    if not module_named(DEFAULT_EXPERIMENT.name):  # the built-in grid, which has no module
+        rows.append(
+            (
+                DEFAULT_EXPERIMENT.name,
+                f"{DEFAULT_EXPERIMENT.description}; what `vanishlab sweep` runs with no EXPERIMENT",
+            )
+        )
+    width = max(len(n) for n, _ in rows)
+    for exp_name, description in sorted(rows):
         say(f"{exp_name:<{width}}  {description}")
     say(f"\nsearched in this order (the first module of a name is the one run): {dirs}")

@@ -72,7 +72,7 @@ def _sweep(
         typer.Argument(
             help="Experiment name (a module in ./experiments, or a built-in one: "
             "`vanishlab experiments` lists them and where) or path to a module; "
-            "none: the quick default grid.",
+            "none, or default: the quick default grid.",
             metavar="EXPERIMENT",
             show_default=False,
         ),

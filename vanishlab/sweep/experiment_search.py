@@ -69,7 +69,7 @@ def _link_words(path: Path) -> str | None:
     return None if link is None else f"{link}; {link_remedy(path, 'the experiment module')}"
 
 
-def find_experiment(ref: str) -> Path:
+def find_experiment(ref: str, known: tuple[str, ...] = ()) -> Path:
     looks_like_path = ref.endswith(".py") or os.sep in ref or (os.altsep or os.sep) in ref
     if looks_like_path:
         path = Path(ref)
@@ -93,7 +93,7 @@ def find_experiment(ref: str) -> Path:
         what = _link_words(path) or ("is not a file; mend it" if path.exists() else None)
         if what is not None:
             raise VanishlabError(f"experiment {ref!r}: {path} {what}, or remove it")
-    names = sorted({p.stem for d in dirs for p in module_files(d)})
+    names = sorted({p.stem for d in dirs for p in module_files(d)} | set(known))
     where = ", ".join(str(d) for d in dirs) or "no experiments/ folder found"
     where = "; ".join(filter(None, (where, unsearched())))
     available = f"; available: {', '.join(names)}" if names else ""

@@ -69,6 +69,7 @@ __all__ = [
     "import_file",
     "list_experiments",
     "load_experiment",
+    "module_named",
     "unsearched",
     "variant",
 ]
@@ -130,7 +131,9 @@ DEFAULT_EXPERIMENT = Experiment(
     ),
 )
 """What ``vanishlab sweep`` runs with no argument: :data:`vanishlab.sweep.config.QUICK_SWEEP`,
-and its smoke variant derived from it (8 tiny cells)."""
+and its smoke variant derived from it (8 tiny cells). Its name, ``default``, is its runs' and an
+experiment name too (``vanishlab sweep default``, ``load_experiment("default")``, listed by
+``vanishlab experiments``) where no module of that name is found first (:func:`module_named`)."""
 
 
 def _first_line(doc: str | None) -> str:
@@ -230,7 +233,9 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
             f"{type(ref).__name__}"
         )
     ref = os.fspath(ref)
-    path = find_experiment(ref)
+    if ref == DEFAULT_EXPERIMENT.name and not module_named(ref):
+        return DEFAULT_EXPERIMENT  # by the name its runs take: `vanishlab sweep default`
+    path = find_experiment(ref, known=(DEFAULT_EXPERIMENT.name,))
     name = name_text(path.stem)  # a byte of another encoding, a control character: U+FFFD
     # A unique module name per file (see import_file).
     digest = hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:8]
@@ -291,6 +296,14 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
         path=path,
         ref=ref,
     )
+
+
+def module_named(name: str) -> bool:
+    """Whether a folder searched for experiments holds an entry ``name.py`` (a module, or a
+    link or folder that :func:`find_experiment` says is none): it comes before the built-in
+    grid of that name (:data:`DEFAULT_EXPERIMENT`), as ./experiments comes before the built-in
+    modules."""
+    return any(os.path.lexists(d / f"{name}.py") for d in experiment_dirs())
 
 
 def list_experiments() -> list[tuple[str, str, Path]]:
