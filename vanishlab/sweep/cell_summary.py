@@ -293,7 +293,9 @@ def _cell_theory(
         notes.append(f"No theory for {unregistered_reason([str(row['init'])])}.")
     else:
         try:
-            given = {a: row[a] for a in AXES if not _absent(row[a])}
+            # an axis the model does not take is left out (None in the store, "n/a" in the
+            # report's frames): a cell given one is refused, where it was dropped
+            given = {a: row[a] for a in AXES if not _absent(row[a]) and axis(a).applies(model)}
             config = CellConfig.from_dict(given)
         except VanishlabError as err:
             notes.append(f"No theory: cannot rebuild the cell ({err}).")
