@@ -152,7 +152,7 @@ def test_trainability_table_and_report_section(rigor_run: Path) -> None:
     assert table.loc[60, "drop_at_required"] > 40 / math.log(10) - 3  # fallen > e^-40 / e^3
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
-        timestamp="2026-01-01T00:00:00Z",
+        sections=["trainability"], timestamp="2026-01-01T00:00:00Z",
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     assert "2 of 2 trained cells (100 %)" in section.intro
@@ -192,7 +192,9 @@ def test_a_horizon_never_reached_within_t_is_drawn_as_a_lower_bound(rigor_run: P
     results.loc[flat, "log10_fro_mean"] = 0.0  # never falls: no horizon within T = 6
     table = trainability(results, cells).set_index("seq_len")
     assert math.isnan(table.loc[6, "horizon_1000"]) and table.loc[60, "horizon_1000"] < 60
-    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    report = build_report(
+        results, cells, load_manifest(rigor_run), sections=["trainability"], timestamp="2026-01-01"
+    )
     section = next(s for s in report.sections if s.key == "trainability")
     grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
     (curve,) = [c for p in grid.panels for c in p.curves if not c.reference]
@@ -219,7 +221,11 @@ def test_a_horizon_never_reached_within_t_is_drawn_as_a_lower_bound(rigor_run: P
     table = trainability(vl.load_results(rigor_run), cells)
     assert table["horizon_1000"].notna().all()
     report = build_report(
-        vl.load_results(rigor_run), cells, load_manifest(rigor_run), timestamp="2026-01-01"
+        vl.load_results(rigor_run),
+        cells,
+        load_manifest(rigor_run),
+        sections=["trainability"],
+        timestamp="2026-01-01",
     )
     section = next(s for s in report.sections if s.key == "trainability")
     grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "horizon" in b.title)
@@ -240,7 +246,9 @@ def test_a_horizon_made_by_exact_zeros_is_marked_as_in_the_rates_table(rigor_run
     table = trainability(results, cells).set_index("seq_len")
     assert table.loc[6, "horizon_1000"] == 3 and table.loc[6, "horizon_at_zero"]
     assert not table.loc[60, "horizon_at_zero"]  # fallen 1000x by decay
-    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    report = build_report(
+        results, cells, load_manifest(rigor_run), sections=["trainability"], timestamp="2026-01-01"
+    )
     section = next(s for s in report.sections if s.key == "trainability")
     horizons = section.blocks[3]
     t, lag_at = horizons.columns.index("T"), horizons.columns.index("1000x lag")
@@ -266,12 +274,16 @@ def test_the_required_lag_is_where_each_task_puts_what_it_asks_for(T) -> None:
     assert required_lag("recall", T) == T - 1
 
 
-def _trained_report(grid: vl.Sweep, run: Path):
-    """The report of ``grid`` swept into ``run`` (one worker, a fixed timestamp)."""
+def _trained_report(
+    grid: vl.Sweep, run: Path, sections: tuple[str, ...] | None = ("trainability",)
+):
+    """The report of ``grid`` swept into ``run`` (one worker, a fixed timestamp), of
+    ``sections`` alone (default: the Trainability section, which reads no other; None: the
+    whole page)."""
     vl.run_sweep(grid, run, workers=1, progress=False)
     return build_report(
         vl.load_results(run), vl.load_cells(run), load_manifest(run),
-        timestamp="2026-01-01T00:00:00Z",
+        sections=sections, timestamp="2026-01-01T00:00:00Z",
     )  # fmt: skip
 
 
@@ -299,11 +311,11 @@ def test_the_overview_says_a_trained_run_s_curves_are_of_the_network_at_init(
         activation=("tanh",), init=("normal",), task=("adding",), input_size=(2,),
         seq_len=(4,), hidden_size=(4,), train_steps=(0, 2), batch=(2,),
     )  # fmt: skip
-    report = _trained_report(grid, tmp_path / "run")
+    report = _trained_report(grid, tmp_path / "run", None)
     intro = next(s for s in report.sections if s.key == "overview").intro
     assert "measured at initialisation and then trained" in intro
     assert "train_steps > 0" in intro  # the cells at 0 steps were measured and not trained
-    untrained = _trained_report(grid.replace(train_steps=(0,)), tmp_path / "untrained")
+    untrained = _trained_report(grid.replace(train_steps=(0,)), tmp_path / "untrained", None)
     assert "trained" not in next(s for s in untrained.sections if s.key == "overview").intro
     # a page without the Trainability section (an experiment's SECTIONS) does not name it
     assert "Trainability section" in intro
@@ -347,7 +359,11 @@ def test_cells_that_overflow_at_init_are_said_to_be_left_out(tmp_path: Path) -> 
 
     def section(frame: pd.DataFrame, results: pd.DataFrame):
         report = build_report(
-            results, frame, load_manifest(tmp_path / "run"), timestamp="2026-01-01T00:00:00Z"
+            results,
+            frame,
+            load_manifest(tmp_path / "run"),
+            sections=["trainability"],
+            timestamp="2026-01-01T00:00:00Z",
         )
         render_html(report)  # renders, with or without blocks
         return next(s for s in report.sections if s.key == "trainability")
@@ -431,7 +447,9 @@ def test_a_gradient_exactly_zero_at_lag_zero_has_nothing_to_fall_from(rigor_run:
     assert table["zero_at_lag0"].all()
     assert table["horizon_1000"].isna().all() and table["drop_at_required"].isna().all()
     assert table.loc[6, "predicted"] and not table.loc[60, "predicted"]
-    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    report = build_report(
+        results, cells, load_manifest(rigor_run), sections=["trainability"], timestamp="2026-01-01"
+    )
     section = next(s for s in report.sections if s.key == "trainability")
     horizons = section.blocks[3]
     by_t = {row[horizons.columns.index("T")]: row for row in horizons.rows}
@@ -485,7 +503,11 @@ def test_an_e_folding_lag_of_a_rate_at_minus_infinity_is_not_a_bare_zero(
     rates = vl.summarize(run)["rate"]
     assert (rates == -math.inf).any()  # the case is real
     report = build_report(
-        vl.load_results(run), vl.load_cells(run), load_manifest(run), timestamp="2026-01-01"
+        vl.load_results(run),
+        vl.load_cells(run),
+        load_manifest(run),
+        sections=["trainability"],
+        timestamp="2026-01-01",
     )
     table = next(s for s in report.sections if s.key == "trainability").blocks[3]
     column = [row[table.columns.index("1/|rate|")] for row in table.rows]
@@ -560,7 +582,7 @@ def test_loss_over_chance_has_three_decimals_in_every_row(rigor_run: Path) -> No
     digit rather than read "0.000"."""
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
-        timestamp="2026-01-01",
+        sections=["trainability"], timestamp="2026-01-01",
     )  # fmt: skip
     table = next(s for s in report.sections if s.key == "trainability").blocks[3]
     column = [row[table.columns.index("loss / chance")] for row in table.rows]
@@ -605,7 +627,7 @@ def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Pat
     "decades at required"). They are now said in decades."""
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
-        timestamp="2026-01-01T00:00:00Z",
+        sections=["trainability"], timestamp="2026-01-01T00:00:00Z",
     )  # fmt: skip
     intro = next(s for s in report.sections if s.key == "trainability").intro
     table = trainability(vl.load_results(rigor_run), vl.load_cells(rigor_run)).set_index("seq_len")
@@ -630,7 +652,7 @@ def test_the_solved_fraction_caption_says_where_the_prediction_is_drawn(
     showed both gains' dashes on the line the caption said hid them."""
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
-        timestamp="2026-01-01T00:00:00Z",
+        sections=["trainability"], timestamp="2026-01-01T00:00:00Z",
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "Solved" in b.title)
@@ -675,7 +697,7 @@ def test_a_single_gain_has_no_legend_and_is_said_once(rigor_run: Path) -> None:
     first figure's caption now says it once."""
     report = build_report(
         vl.load_results(rigor_run), vl.load_cells(rigor_run), load_manifest(rigor_run),
-        timestamp="2026-01-01T00:00:00Z",
+        sections=["trainability"], timestamp="2026-01-01T00:00:00Z",
     )  # fmt: skip
     section = next(s for s in report.sections if s.key == "trainability")
     grids = [b for b in section.blocks if isinstance(b, LineGrid)]
@@ -750,7 +772,9 @@ def test_a_cell_predicted_to_learn_that_failed_reads_so(rigor_run: Path) -> None
     results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
     flat = (results["source"] == "input") & (results["seq_len"] == 60)
     results.loc[flat, "log10_fro_mean"] = 0.0
-    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    report = build_report(
+        results, cells, load_manifest(rigor_run), sections=["trainability"], timestamp="2026-01-01"
+    )
     section = next(s for s in report.sections if s.key == "trainability")
     assert "1 of 2 trained cells (50 %)" in section.intro
     table = section.blocks[3]
@@ -764,7 +788,9 @@ def test_the_solved_fraction_axis_spans_0_to_1_in_every_panel(rigor_run: Path) -
     0.5: seen in a run of LSTM inits at one T (chrono solved, read as half solved)."""
     results, cells = vl.load_results(rigor_run), vl.load_cells(rigor_run)
     results, cells = results[results["seq_len"] == 6], cells[cells["seq_len"] == 6]
-    report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+    report = build_report(
+        results, cells, load_manifest(rigor_run), sections=["trainability"], timestamp="2026-01-01"
+    )
     section = next(s for s in report.sections if s.key == "trainability")
     grid = next(b for b in section.blocks if isinstance(b, LineGrid) and "Solved" in b.title)
     assert [c.y.tolist() for p in grid.panels for c in p.curves] == [[1.0], [1.0]]
@@ -780,7 +806,13 @@ def test_a_prediction_drawn_as_a_lone_ring_shows_the_ring_in_the_legend(rigor_ru
     ring (predicted) from the filled point (solved). Where lines are drawn the entry is bare."""
 
     def legend_markers(results: pd.DataFrame, cells: pd.DataFrame) -> dict[str, str]:
-        report = build_report(results, cells, load_manifest(rigor_run), timestamp="2026-01-01")
+        report = build_report(
+            results,
+            cells,
+            load_manifest(rigor_run),
+            sections=["trainability"],
+            timestamp="2026-01-01",
+        )
         section = next(s for s in report.sections if s.key == "trainability")
         found = {}
         with pinned():
