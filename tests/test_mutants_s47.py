@@ -102,7 +102,9 @@ def test_a_count_of_seeds_at_minus_inf_reads_as_a_whole_number():
         for cell, y in (("a-0", -0.1 * k), ("a-1", np.where(k > 0, -np.inf, 0.0)))
     ]  # b-0 has none
     results = pd.concat([results, *inputs], ignore_index=True)
-    report = build_report(results, cells, {"name": "inputs"}, timestamp="2024-01-01")
+    report = build_report(
+        results, cells, {"name": "inputs"}, sections=["rates"], timestamp="2024-01-01"
+    )
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows["a"]["input rate"] == f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)"

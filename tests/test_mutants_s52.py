@@ -322,7 +322,7 @@ def test_the_exact_zeros_note_counts_before_it_says_how_many_rows_are_listed(mon
     monkeypatch.setattr(anomalies, "MAX_ANOMALY_ROWS", 2)
     rates = {("a", 0): -np.inf, ("a", 1): -np.inf, ("b", 0): -np.inf, ("b", 1): -0.2}
     results, cells = synthetic(rates)
-    report = build_report(results, cells, {"name": "z"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "z"}, sections=[], timestamp=STAMP)
     section = next(s for s in report.sections if s.key == "anomalies")
     table = next(b for b in section.blocks if getattr(b, "title", "") == "Exact zeros")
     assert table.note == (

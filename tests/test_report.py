@@ -442,7 +442,7 @@ def synthetic(rates: dict[tuple[str, int], float], *, lags: int = 40) -> tuple:
 
 def test_rates_of_seeds_cut_to_exact_zero_are_fitted_before_the_zero():
     results, cells = synthetic({("a", 0): -0.1, ("a", 1): ("cut", -0.3), ("b", 0): -0.2})
-    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "cut"}, sections=["rates"], timestamp=STAMP)
     rates = next(s for s in report.sections if s.key == "rates")
     table = rates.blocks[-1]
     rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
@@ -459,7 +459,7 @@ def test_the_cut_lag_named_is_that_of_the_cut_seeds_not_of_a_seed_at_minus_inf()
     and one at -inf (exactly zero from lag 1) read "(1 of 2 seeds exactly 0 from lag 1)": the
     lag of the -inf seed, which the rate cell already counts apart."""
     results, cells = synthetic({("a", 0): ("cut", -0.1), ("a", 1): -np.inf, ("b", 0): -0.2})
-    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "cut"}, sections=["rates"], timestamp=STAMP)
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
     # one parenthesis: "(1 of 2 seeds −∞) (1 of 2 seeds exactly 0 from lag 21)" read as two
@@ -488,13 +488,13 @@ def test_fit_lags_are_those_of_the_seeds_with_a_finite_rate():
     end to the setting's "fit lags": "10–40" for a rate fitted, by its one other seed, on lags
     10–20 only. A window of one lag (T = 1: no seed has a rate) read "1–1", not "—"."""
     results, cells = synthetic({("a", 0): ("cut", -0.1), ("a", 1): -np.inf, ("b", 0): -0.2})
-    report = build_report(results, cells, {"name": "cut"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "cut"}, sections=["rates"], timestamp=STAMP)
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows["a"]["fit lags"] == "10\u2060–\u206020"
     assert rows["b"]["fit lags"] == "10\u2060–\u206040"
     results, cells = synthetic({("a", 0): -0.1, ("a", 1): -0.2, ("b", 0): -0.2}, lags=1)
-    report = build_report(results, cells, {"name": "one lag"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "one lag"}, sections=["rates"], timestamp=STAMP)
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows["a"]["rate (ln/step)"] == "—" and rows["a"]["fit lags"] == "—"
@@ -525,7 +525,7 @@ def test_the_input_rate_counts_its_seeds_at_minus_inf():
             )
         )
     results = pd.concat([results, *inputs], ignore_index=True)
-    report = build_report(results, cells, {"name": "inputs"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "inputs"}, sections=["rates"], timestamp=STAMP)
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows["a"]["input rate"] == f"−{0.1 * math.log(10):.3f} (1 of 2 seeds −∞)"
@@ -536,7 +536,7 @@ def test_rates_leave_out_seeds_with_exact_zeros():
     results, cells = synthetic(
         {("a", 0): -0.1, ("a", 1): -np.inf, ("a", 2): -0.3, ("b", 0): -np.inf, ("b", 1): -np.inf}
     )
-    report = build_report(results, cells, {"name": "zeros"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "zeros"}, sections=["rates"], timestamp=STAMP)
     rates = next(s for s in report.sections if s.key == "rates")
     table = rates.blocks[-1]
     rate = {row[0]: row[table.columns.index("rate (ln/step)")] for row in table.rows}
@@ -1071,7 +1071,9 @@ def test_exact_zeros_count_lags_not_layer_lag_pairs():
     both = pd.concat([results, upper], ignore_index=True)
     zero = both["lag"].between(3, 5).to_numpy()
     both.loc[zero, "n_zero"] = 1
-    report = build_report(both, cells.assign(num_layers=2), {"name": "z"}, timestamp=STAMP)
+    report = build_report(
+        both, cells.assign(num_layers=2), {"name": "z"}, sections=[], timestamp=STAMP
+    )
     anomalies = next(s for s in report.sections if s.key == "anomalies")
     table = next(b for b in anomalies.blocks if getattr(b, "title", "") == "Exact zeros")
     (row,) = table.rows
@@ -1087,7 +1089,7 @@ def test_the_exact_zeros_table_counts_its_cells_and_settings():
     rates = {("a", 0): -np.inf, ("a", 1): ("cut", -0.3), ("b", 0): -0.2, ("b", 1): -np.inf}
     rates |= {("c", 0): -0.1, ("c", 1): -0.2}
     results, cells = synthetic(rates)
-    report = build_report(results, cells, {"name": "z"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "z"}, sections=[], timestamp=STAMP)
     anomalies = next(s for s in report.sections if s.key == "anomalies")
     table = next(b for b in anomalies.blocks if getattr(b, "title", "") == "Exact zeros")
     assert len(table.rows) == 3
@@ -1095,7 +1097,7 @@ def test_the_exact_zeros_table_counts_its_cells_and_settings():
     # without a seed axis that varies, a cell is a setting: the cells alone are counted
     one_seed = {k: v for k, v in rates.items() if k[1] == 1}
     results, cells = synthetic(one_seed)
-    report = build_report(results, cells, {"name": "z"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "z"}, sections=[], timestamp=STAMP)
     anomalies = next(s for s in report.sections if s.key == "anomalies")
     table = next(b for b in anomalies.blocks if getattr(b, "title", "") == "Exact zeros")
     assert table.note == "2 of the run's 3 cells."
@@ -1235,7 +1237,7 @@ def test_word_axes_are_left_aligned_in_the_rates_table():
         pd.concat([f.assign(model=m, cell_id=f["cell_id"] + m) for m in ("rnn", "gru")])
         for f in (results, cells)
     )
-    report = build_report(results, cells, {"name": "m"}, timestamp=STAMP)
+    report = build_report(results, cells, {"name": "m"}, sections=["rates"], timestamp=STAMP)
     table = next(s for s in report.sections if s.key == "rates").blocks[-1]
     aligned = dict(zip(table.columns, table.numeric, strict=True))
     assert aligned["model"] is False and aligned["init"] is False

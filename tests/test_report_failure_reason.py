@@ -26,7 +26,9 @@ def test_the_failed_cells_table_says_a_memory_reason_by_its_flags(monkeypatch, t
     vl.run_sweep(vl.Sweep(hidden_size=4, input_size=2, seq_len=5, batch=3), run, progress=False)
     cells = read_cells(run)
     assert "--batch (batch=)" in cells["reason"].iloc[0]  # stored with both names
-    page = build_report(vl.load_results(run), cells, vl.load_manifest(run), timestamp="2024-01-01")
+    page = build_report(
+        vl.load_results(run), cells, vl.load_manifest(run), sections=[], timestamp="2024-01-01"
+    )
     anomalies = next(s for s in page.sections if s.key == "anomalies")
     table = next(b for b in anomalies.blocks if b.title == "Failed cells")
     (row,) = table.rows

@@ -39,7 +39,9 @@ def test_the_gain_phase_diagram_ticks_measured_gains_and_1(tmp_path):
     grid = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 1, "seed": 0}
     out = tmp_path / "run"
     vl.run_sweep(Sweep(init="orthogonal", gain=GAINS, **grid), out, workers=1, progress=False)
-    report = build_report(vl.load_results(out), vl.load_cells(out), vl.load_manifest(out))
+    report = build_report(
+        vl.load_results(out), vl.load_cells(out), vl.load_manifest(out), sections=["gain"]
+    )
     gain = next(s for s in report.sections if s.key == "gain")
     (figure,) = [b for b in gain.blocks if isinstance(b, LineGrid)]
     with pinned():
