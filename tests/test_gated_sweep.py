@@ -291,7 +291,15 @@ def _text(html: str) -> str:
 
 
 def test_report_shows_models_side_by_side_without_gated_theory(smoke_run, tmp_path):
-    path = vl.render_report(smoke_run, tmp_path / "gated.html", timestamp="2024-01-01T00:00:00Z")
+    """The models section as the page renders it; the copy's manifest asks for it alone (as
+    store.write_manifest writes it), since no other section is read here."""
+    import shutil
+
+    from vanishlab.sweep import store
+
+    run = Path(shutil.copytree(smoke_run, tmp_path / "run"))
+    store.write_manifest(run, {**store.load_manifest(run), "sections": ["models"]})
+    path = vl.render_report(run, tmp_path / "gated.html", timestamp="2024-01-01T00:00:00Z")
     html = path.read_text()
     assert 'id="models"' in html
     models = html[html.index('id="models"') :]
