@@ -72,14 +72,25 @@ def report_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
     """``report_run(kind)``: a small measured run directory, made once per session.
 
     Kinds (see ``tests/_report_run.py``): "full" (every report section), "single" (one
-    cell), "zeros" (exact zeros, an overflowing cell, norms beyond float32). Treat the
+    cell), "zeros" (exact zeros, an overflowing cell, norms beyond float32), "bare" (a copy
+    of "single" whose manifest asks for no section but those every page has, ``sections:
+    []`` as store.write_manifest writes it: a page of no figure, ~0.1 s of CPU where the
+    cell's whole page took ~0.35, for the tests of a page's file, time or header). Treat the
     directories as read-only.
     """
+    import shutil
+
     import _report_run as runs
+
+    from vanishlab.sweep.store import load_manifest, write_manifest
 
     made: dict[str, Path] = {}
 
     def get(kind: str) -> Path:
+        if kind == "bare" and kind not in made:
+            bare = Path(shutil.copytree(get("single"), tmp_path_factory.mktemp("run-bare") / "r"))
+            write_manifest(bare, {**load_manifest(bare), "sections": []})
+            made[kind] = bare
         if kind not in made:
             sweep = {"full": runs.FULL, "single": runs.SINGLE, "zeros": runs.ZEROS}[kind]
             made[kind] = runs.make_run(

@@ -731,7 +731,7 @@ def test_hostile_strings_are_escaped(report_run, tmp_path):
 def test_render_report_default_path(report_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
-    run = report_run("single")
+    run = report_run("bare")
     assert default_report_path(run) == Path("reports/single_run.html")
     out = vl.render_report(run)
     assert out == Path("reports/single_run.html") and out.is_file()
@@ -804,7 +804,7 @@ def test_cli(report_run, tmp_path):
     runner = CliRunner()
     out = tmp_path / "sub" / "r.html"
     result = runner.invoke(
-        app, ["report", str(report_run("single")), "-o", str(out), "--timestamp", STAMP]
+        app, ["report", str(report_run("bare")), "-o", str(out), "--timestamp", STAMP]
     )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(out) and out.is_file()
@@ -867,7 +867,7 @@ def test_cli_pins_the_page_to_a_timestamp(report_run, tmp_path):
     out = tmp_path / "r.html"
     for fine in ("2024-01-01", "2024-01-01T12:00:00+02:00"):
         result = CliRunner().invoke(
-            app, ["report", str(report_run("single")), "-o", str(out), "--timestamp", fine]
+            app, ["report", str(report_run("bare")), "-o", str(out), "--timestamp", fine]
         )
         assert result.exit_code == 0, result.stderr
         assert f"Generated {fine}" in out.read_text(encoding="utf-8")
@@ -905,7 +905,7 @@ def test_a_timestamp_takes_precedence_over_source_date_epoch(report_run, tmp_pat
     # --timestamp takes precedence over a malformed value; a sound value pins the page.
     out = tmp_path / "r.html"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "abc")
-    args = ["report", str(report_run("single")), "-o", str(out)]
+    args = ["report", str(report_run("bare")), "-o", str(out)]
     assert CliRunner().invoke(app, [*args, "--timestamp", "2024-01-01"]).exit_code == 0
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1704067200")
     assert CliRunner().invoke(app, args).exit_code == 0
