@@ -464,7 +464,8 @@ def test_equal_marked_lines_stay_visible():
     )
     with pinned():
         (ax,) = [a for a in draw(grid).axes if a.get_visible()]
-    sizes = [ln.get_markersize() for ln in ax.get_lines() if ln.get_marker() == "o"]
+    # each line's points (the second's squares: no line of up to 6 differs in colour alone)
+    sizes = [ln.get_markersize() for ln in ax.get_lines() if ln.get_linestyle() == "None"]
     assert len(sizes) == 2 and sizes[0] > sizes[1]
 
 
@@ -498,7 +499,7 @@ def test_equal_horizons_of_a_monitor_show_both_markers():
         (ax,) = [a for a in draw(grid).axes if a.get_visible()]
     size: dict[tuple[str, float], float] = {}
     for ln in ax.get_lines():
-        if ln.get_marker() == "o":
+        if ln.get_linestyle() == "None":  # the points: the state's dots, the input's squares
             for px in ln.get_xdata():
                 size[(ln.get_color(), float(px))] = ln.get_markersize()
     blue, orange = dict.fromkeys(c for c, _ in size)  # state's colour, drawn first
@@ -792,7 +793,8 @@ def test_a_line_that_another_runs_on_is_drawn_wide():
     panel = LinePanel(0, 0, "p", (*same, apart))
     grid = LineGrid("t", "c", 1, 1, (panel,), "lag", "y", "model", ("lstm", "gru", "rnn"))
     with pinned():
-        widths = [ln.get_linewidth() for ln in draw(grid).axes[0].get_lines()]
+        lines = draw(grid).axes[0].get_lines()
+        widths = [ln.get_linewidth() for ln in lines if ln.get_linestyle() == "-"]  # no marks
     assert widths == [line_width(1), LINE_LW, LINE_LW] and line_width(1) > LINE_LW
     # three lines on one another: each rim shows around the next (one width hid the first)
     three = [Curve(str(s), s, x, -0.5 * x) for s in range(3)]
@@ -1193,7 +1195,8 @@ def test_lines_apart_by_little_of_the_drawn_range_are_told_apart_too():
     rates = LineGrid("t", "c", 1, 1, (panel,), "step", "rate", "", ("state", "input"))
     for grid, want in ((rates, [LINE_LW, LINE_LW]), (replace(rates, zero_line=True), None)):
         with pinned():
-            widths = [ln.get_linewidth() for ln in draw(grid).axes[0].get_lines()][-2:]
+            lines = draw(grid).axes[0].get_lines()
+            widths = [ln.get_linewidth() for ln in lines if ln.get_linestyle() == "-"][-2:]
         assert widths == (want or [line_width(1), LINE_LW])  # the last two: the curves
     h = (Curve("state", 0, x, np.array([12.0, 12, 12])), Curve("i", 1, x, np.array([13.0, 12, 12])))
     horizons = LineGrid("t", "c", 1, 1, (LinePanel(0, 0, "", h),), "step", "h", "", ("s", "i"))

@@ -159,8 +159,8 @@ def _drawn_bars(grid: LineGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("key", ["gain", pytest.param("theory", marks=pytest.mark.slow)])
 def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
     """The bars as drawn: 3 of the 6 of this run's orthogonal and default tanh cells reach no
-    farther from their dots than 2 pt, on an axis that runs from about -0.6 up to the zero
-    line."""
+    farther from their markers (the default's dots, the orthogonal's squares) than 2 pt, on an
+    axis that runs from about -0.6 up to the zero line."""
     sweep = vl.Sweep(
         activation=("tanh",),
         init=("default", "orthogonal"),
@@ -178,7 +178,7 @@ def test_a_phase_diagram_says_the_bars_it_draws_under_their_dots(tmp_path, key):
     assert 0 < hidden.sum() < len(hidden), reach
     assert (
         f" Of the {len(hidden)} bars, {hidden.sum()} are at most {_up(tall[hidden].max())} pt "
-        f"tall, hidden under their 4 pt dots: those seeds agree to within "
+        f"tall, hidden under their 4 pt markers: those seeds agree to within "
         f"{spread[hidden].max():.2g} per step."
     ) in grid.caption
 
@@ -436,8 +436,9 @@ def test_a_figure_of_dots_alone_still_says_dots() -> None:
 
 def test_a_monitor_of_more_than_6_curves_rings_no_square() -> None:
     """A monitor's horizons figure draws the later curve's marker inside a larger one of the
-    earlier curve's colour and shape: a ring round a dot, a square round a square past 6
-    curves, where its caption said "a ring" for every figure."""
+    earlier curve's colour and shape: a ring round a dot, a square round a square (the second
+    curve's and each later one's shape, past 6 curves the 7th's), where its caption said "a
+    ring" for every figure; a ring where no curve has a shape (past 18, a colour map)."""
     from vanishlab.report.sections.monitor_training import _horizons_figure
     from vanishlab.sweep.schema import MONITOR_STEP
 
@@ -451,5 +452,6 @@ def test_a_monitor_of_more_than_6_curves_rings_no_square() -> None:
         assert grid is not None
         return grid.caption
 
-    assert "marker sits inside a ring of the earlier one's colour" in caption(5)
+    assert "marker sits inside a larger marker of the earlier one's colour" in caption(5)
     assert "marker sits inside a larger marker of the earlier one's colour" in caption(7)
+    assert "marker sits inside a ring of the earlier one's colour" in caption(18)

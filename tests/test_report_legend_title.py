@@ -28,7 +28,10 @@ def test_the_legend_title_starts_where_its_entries_start(ncols):
         renderer = canvas.get_renderer()
         (legend,) = fig.legends
         title = legend.get_title().get_window_extent(renderer)
-        entries = min(h.get_window_extent(renderer).x0 for h in legend.legend_handles)
+        # where each sample's line starts (its extent reaches a marker's half size past it)
+        entries = min(
+            h.get_transform().transform(h.get_xydata())[:, 0].min() for h in legend.legend_handles
+        )
         on_right = legend.get_window_extent(renderer).x0 > fig.axes[0].get_position().x1 * (
             fig.bbox.width
         )

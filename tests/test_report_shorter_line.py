@@ -33,7 +33,11 @@ def _widths(*curves: Curve) -> dict[str, float]:
     with pinned():
         lines = [ln for ax in draw(grid).axes for ln in ax.get_lines()]
         return {
-            label: max(ln.get_linewidth() for ln in lines if to_hex(ln.get_color()) == colors[s])
+            label: max(
+                ln.get_linewidth()
+                for ln in lines
+                if to_hex(ln.get_color()) == colors[s] and ln.get_linestyle() != "None"
+            )
             for s, label in enumerate(grid.legend)
         }
 

@@ -58,6 +58,7 @@ from .line_style import (
     LINE_LW,
     MARKER_MS,
     RING_MS,
+    SHAPE_MS,
     alone,
     covered_curves,
     covered_points,
@@ -276,7 +277,8 @@ def _draw_curve(
     if shape and not markers:  # a few marks along the line, its shape told in the legend
         single = single | _every_few(curve.y)
     if single.any():  # a finite point between gaps draws no line segment: show it as a dot
-        ax.plot(curve.x[single], curve.y[single], ls="none", marker=dot, ms=3.2, color=color)
+        ms = SHAPE_MS if shape else 3.2
+        ax.plot(curve.x[single], curve.y[single], ls="none", marker=dot, ms=ms, color=color)
     bound = np.isin(curve.x, curve.at_least_x) & finite
     for ms in np.unique(sizes[bound]):  # a lower bound: a caret on the point, pointing up
         at = bound & (sizes == ms)

@@ -1,7 +1,7 @@
-"""How the lines of a figure are told apart, without matplotlib: which measured curves another
-runs on (drawn wide), which points stand alone (drawn as dots, or past 6 lines in their line's
-shape), and the dash pattern of a reference (a prediction dashed, a marker line such as a
-critical gain dotted)."""
+"""How the lines of a figure are told apart, without matplotlib: by colour and, the first line
+apart, by a shape on a few of their points (:func:`style_marker`), which measured curves another
+runs on (drawn wide), which points stand alone (drawn as dots, or in their line's shape), and the
+dash pattern of a reference (a prediction dashed, a marker line such as a critical gain dotted)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ __all__ = [
     "CVD_SAFE",
     "CYCLE_MARKERS",
     "LINE_LW",
+    "LINE_MARKERS",
     "MARKER_MS",
     "MAX_NAMED_PANELS",
     "NO_BARS",
@@ -29,6 +30,7 @@ __all__ = [
     "POINT_MS",
     "REFERENCE_LW",
     "RING_MS",
+    "SHAPE_MS",
     "alone",
     "band_height_pt",
     "bar_words",
@@ -60,24 +62,50 @@ RING_MS = 2.4
 #: The size of a point of a figure of points (:mod:`.line_points`): larger than a line's dots,
 #: so that an open one reads as open.
 POINT_MS = 5.5
+#: The size of a line's shape where it marks a few of a line's points (:data:`LINE_MARKERS`,
+#: :data:`CYCLE_MARKERS`) and in the legend: at a lone point's 3.2 pt (the legend's 4), a plus
+#: on its 1.3 pt line read as a dot, a few pixels on a screen.
+SHAPE_MS = 5.0
 #: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
-#: black: under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two
-#: of them are at least 16 apart in CIELAB, where tab10's green read 4.6 from its orange
-#: (protanopia) and 7.3 from its red (deuteranopia): the demo's `normal` and `orthogonal`, or
-#: `normal` and `identity`, solid lines of one colour to a colour-blind reader.
-CVD_SAFE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
+#: black, their orange (#e69f00, 2.25:1) and sky blue (#56b4e9, 2.31:1) replaced by a dark
+#: orange (#7a4a00, 7.48:1) and a violet (#8a2be2, 5.96:1): every colour at least 3:1 against
+#: the white page (WCAG 1.4.11, a graphical object's contrast; the pink, 3.06:1, the least).
+#: Under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two of
+#: them are at least 16.9 apart in CIELAB (with the orange and sky blue, 16.1: the sky blue and
+#: the green to a tritanope), where tab10's green read 4.6 from its orange (protanopia) and 7.3
+#: from its red (deuteranopia): the demo's `normal` and `orthogonal`, or `normal` and
+#: `identity`, solid lines of one colour to a colour-blind reader.
+CVD_SAFE = ("#0072b2", "#7a4a00", "#009e73", "#d55e00", "#cc79a7", "#8a2be2")
+#: The shapes that mark the lines of a figure of up to 6 (one colour each): the first plain
+#: (dots where every point is marked), each later line its own shape on a few of its points,
+#: on every point where each is marked, and in the legend. Told apart by colour alone, the
+#: lines could not be matched to the legend in a greyscale print or by a reader who sees
+#: colours poorly (WCAG 1.4.1). Each shape covers its centre at least half its size above and
+#: below, as a dot does, so that a bar across seeds hidden under a dot is hidden under it too
+#: (:func:`hidden_bar_note`), but the x: its arms cross 1 pt above and below its centre, 1.7
+#: with their edge, so that up to 0.3 pt of such a bar shows in its notch (a hexagon, which
+#: covers it, read as a dot on a screen). No triangle: the carets' and the floor's.
+LINE_MARKERS = (None, "s", "D", "P", "X", "d")
 #: The shapes that mark the lines of a figure of more styles than colours (``n_colors``, the
 #: colour-blind-safe six): the second six take the first six's colours again, with squares on
-#: their points, the third six with diamonds. Colour alone then tells no two of them apart.
+#: their points, the third six with diamonds. Colour alone then tells no two of them apart
+#: that come round; the first six of such a figure are told apart by colour alone (past 6
+#: lines, :data:`LINE_MARKERS`' shapes would say nothing of the round).
 CYCLE_MARKERS = ("s", "D")
 
 
 def style_marker(style: int | None, n_styles: int, n_colors: int) -> str | None:
     """The marker shape of line style ``style`` in a figure of ``n_styles`` styles drawn in
-    ``n_colors`` colours cycled (:data:`CYCLE_MARKERS`); None for the first ``n_colors``, for
-    a reference's line (``None``) and where the styles outnumber the shapes (a colour map)."""
+    ``n_colors`` colours: :data:`LINE_MARKERS`' where the styles are no more than the colours
+    (None for the first, and for a style past ``n_styles``); past them, cycled
+    (:data:`CYCLE_MARKERS`), None for the first ``n_colors``. None for a reference's line
+    (``None``) and where the styles outnumber the shapes (a colour map)."""
     cycles = 1 + len(CYCLE_MARKERS)
-    if style is None or style < n_colors or n_styles > n_colors * cycles:
+    if style is None or n_styles > n_colors * cycles:
+        return None
+    if n_styles <= n_colors:
+        return LINE_MARKERS[style] if style < min(n_styles, len(LINE_MARKERS)) else None
+    if style < n_colors:
         return None
     return CYCLE_MARKERS[style // n_colors - 1]
 
@@ -85,8 +113,8 @@ def style_marker(style: int | None, n_styles: int, n_colors: int) -> str | None:
 def marker_word(curves: Iterable[Curve], n_styles: int) -> str:
     """What a caption calls the markers on the points of ``curves`` (measured, in a figure of
     ``n_styles`` line styles): "dot" where every line's are dots, "marker" where some lines'
-    are squares or diamonds (:func:`style_marker`: past 6 lines, whose captions said their
-    bars were "under the 4 pt dots")."""
+    are other shapes (:func:`style_marker`: squares and diamonds past 6 lines, whose captions
+    said their bars were "under the 4 pt dots"; any line but the first of up to 6)."""
     styles = {c.style for c in curves if not c.reference}
     shaped = any(style_marker(s, n_styles, len(CVD_SAFE)) for s in styles)
     return "marker" if shaped else "dot"
@@ -263,11 +291,12 @@ def _bars(panel: LinePanel, shown: Sequence[float]) -> tuple[np.ndarray, np.ndar
 
 def hidden_bar_note(grid: LineGrid, unit: str) -> str:
     """What a caption adds where bars across seeds are hidden under their points' markers
-    (dots, or squares and diamonds past 6 lines: :func:`marker_word`): a bar that reaches no
-    farther from its point than a dot's radius, a square's half side (:data:`MARKER_MS` / 2;
-    a diamond reaches farther, 1.41 times that, above and below its point), on
-    an axis at least as long as :func:`_points_per_unit` takes it with ``grid``'s zero line and
-    stable band (:func:`shown_levels`). The demo's phase diagrams drew 34 of their 47 bars so
+    (dots, or a line's shape, :data:`LINE_MARKERS` and :data:`CYCLE_MARKERS`:
+    :func:`marker_word`): a bar that reaches no farther from its point than a dot's radius, a
+    square's half side (:data:`MARKER_MS` / 2; each shape reaches as far or farther above and
+    below its point, a diamond 1.41 times that), on an axis at least as long as
+    :func:`_points_per_unit` takes it with ``grid``'s zero line and stable band
+    (:func:`shown_levels`). The demo's phase diagrams drew 34 of their 47 bars so
     (up to 3.9 pt tall), under captions that said "bars span the seeds", so that a dot
     without a bar could not be told from a setting of one seed. Panels whose every bar is
     hidden are named as :func:`hidden_band_note` names them (:func:`_where`: "every panel"
