@@ -123,3 +123,33 @@ def test_the_palette_stays_apart_to_a_colour_blind_reader() -> None:
         labs = [_lab(c, seen) for c in CVD_SAFE]
         least = min(np.linalg.norm(a - b) for a, b in itertools.combinations(labs, 2))
         assert least >= 16.9, (name, least)
+
+
+def test_a_heatmap_s_partial_dots_contrast_with_their_cells() -> None:
+    """A dense heatmap's dot on a cell whose seeds are some of them exact zeros (the value the
+    others' mean) was #333333 on every cell: 1.04:1 on RdBu's darkest blue and red, where the
+    demo's depth map dots cells of the identity init. Each is now white or black, whichever
+    contrasts more with its cell (as the squares' text): at least 3:1, a graphical object's."""
+    from matplotlib.colors import to_hex
+
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.layout import as_parts
+    from vanishlab.report.model import HeatmapGrid, HeatPanel
+
+    values = np.linspace(-6.0, 6.0, 25).reshape(1, 25)
+    lags = tuple(str(k) for k in range(25))
+    panel = HeatPanel("p", ("0",), lags, values, partial=np.ones((1, 25), dtype=bool))
+    (grid,) = as_parts([HeatmapGrid("Depth", "c", (panel,), 1, "lag", "layer", "r", dense=True)])
+    with pinned():
+        figure = draw(grid)
+    ax = next(a for a in figure.axes if a.images)
+    (image,) = ax.images
+    dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    ratios = []
+    for ln in dots:
+        for lag in ln.get_xdata():
+            cell = to_hex(image.to_rgba(values[0, int(lag)]))
+            ratios.append(_contrast(to_hex(ln.get_color()), cell))
+    assert len(ratios) == 25
+    assert min(ratios) >= 3.0, min(ratios)
