@@ -66,15 +66,11 @@ POINT_MS = 5.5
 #: :data:`CYCLE_MARKERS`) and in the legend: at a lone point's 3.2 pt (the legend's 4), a plus
 #: on its 1.3 pt line read as a dot, a few pixels on a screen.
 SHAPE_MS = 5.0
-#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow (1.3:1 on white) and
-#: black, their orange (#e69f00, 2.25:1) and sky blue (#56b4e9, 2.31:1) replaced by a dark
-#: orange (#7a4a00, 7.48:1) and a violet (#8a2be2, 5.96:1): every colour at least 3:1 against
-#: the white page (WCAG 1.4.11, a graphical object's contrast; the pink, 3.06:1, the least).
-#: Under a simulated deuteranopia, protanopia or tritanopia (Machado et al. 2009) any two of
-#: them are at least 16.9 apart in CIELAB (with the orange and sky blue, 16.1: the sky blue and
-#: the green to a tritanope), where tab10's green read 4.6 from its orange (protanopia) and 7.3
-#: from its red (deuteranopia): the demo's `normal` and `orthogonal`, or `normal` and
-#: `identity`, solid lines of one colour to a colour-blind reader.
+#: Okabe & Ito's colour-blind-safe colours (2008), without their yellow and black, and with a
+#: dark orange (#7a4a00, 7.48:1 on white) and a violet (#8a2be2, 5.96:1) for their orange and
+#: sky blue (2.25:1 and 2.31:1): every colour at least 3:1 on the page (WCAG 1.4.11; the pink,
+#: 3.06:1, the least), and under a simulated deuteranopia, protanopia or tritanopia (Machado et
+#: al. 2009) any two at least 16.9 apart in CIELAB (tab10's green read 4.6 from its orange).
 CVD_SAFE = ("#0072b2", "#7a4a00", "#009e73", "#d55e00", "#cc79a7", "#8a2be2")
 #: The shapes that mark the lines of a figure of up to 6 (one colour each): the first plain
 #: (dots where every point is marked), each later line its own shape on a few of its points,
@@ -87,10 +83,8 @@ CVD_SAFE = ("#0072b2", "#7a4a00", "#009e73", "#d55e00", "#cc79a7", "#8a2be2")
 #: covers it, read as a dot on a screen). No triangle: the carets' and the floor's.
 LINE_MARKERS = (None, "s", "D", "P", "X", "d")
 #: The shapes that mark the lines of a figure of more styles than colours (``n_colors``, the
-#: colour-blind-safe six): the second six take the first six's colours again, with squares on
-#: their points, the third six with diamonds. Colour alone then tells no two of them apart
-#: that come round; the first six of such a figure are told apart by colour alone (past 6
-#: lines, :data:`LINE_MARKERS`' shapes would say nothing of the round).
+#: six above): the second six take the first six's colours again, with squares on their points,
+#: the third six with diamonds; the first six of such a figure are told apart by colour alone.
 CYCLE_MARKERS = ("s", "D")
 
 
