@@ -12,6 +12,7 @@ it (no such module, no third figure).
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +26,13 @@ import vanishlab as vl
 from vanishlab.report.data import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import draw, figure_svg
-from vanishlab.report.line_points import CEILING_Y, SPREAD_PT, spread_offsets, spread_step
+from vanishlab.report.line_points import (
+    CEILING_Y,
+    SPREAD_PT,
+    SPREAD_SHARE,
+    spread_offsets,
+    spread_step,
+)
 from vanishlab.report.line_style import CVD_SAFE, POINT_MS
 from vanishlab.report.model import LineGrid
 from vanishlab.report.sections.trainability_outcomes import outcome_curves, outcome_figure
@@ -208,3 +215,41 @@ def test_the_spread_of_one_t_stays_within_the_gap_to_the_next() -> None:
     assert step == pytest.approx(0.7 * 75 / 19) and step * 19 <= 0.7 * 75
     assert spread_step(np.array([6.0]), 3, 150.0, 1.0) == SPREAD_PT  # one T: room enough
     assert spread_step(np.array([6.0, 20.0]), 1, 150.0, 14.0) == 0.0  # one point: no spread
+
+
+def _crowded(seq_lens: tuple[int, ...], per_t: int) -> pd.DataFrame:
+    """``per_t`` solved cells at each T of ``seq_lens`` (two gains), falls 1 to 2 decades."""
+    rows = [
+        (gain, t, seed, 1.0 + 0.1 * seed, True, False)
+        for gain in (0.5, 1.0)
+        for t in seq_lens
+        for seed in range(per_t // 2)
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["gain", "seq_len", "seed", "drop_at_required", "solved", "zero_at_lag0"]
+    )
+    return frame.assign(
+        task="adding", required_lag=frame["seq_len"] // 2, predicted=True, final_loss=0.01,
+        chance_loss=1 / 6, cell_id=[f"c{i}" for i in range(len(frame))],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("seq_lens", "per_t"), [((6, 60), 12), ((6, 20, 40), 12)])
+def test_the_points_of_one_t_stay_in_its_column_once_the_limits_are_widened(
+    seq_lens: tuple[int, ...], per_t: int
+) -> None:
+    """The spread was taken at the x limits before they were widened to hold the outermost
+    points: at T = 6 and 60, 12 points a T spread over 0.95 of the gap between the T's as
+    drawn (77 pt of 81), the two T's points 4 pt apart, one row across the panel. Now it
+    stays within SPREAD_SHARE of the gap on the page, as spread_step promises."""
+    *points, _ = _points(outcome_figure(_crowded(seq_lens, per_t), _view()))  # type: ignore[arg-type]
+    by_t: dict[float, list[float]] = {}
+    for p in points:
+        by_t.setdefault(float(p["data"][0]), []).append(p["at"][0])  # type: ignore[index]
+    columns = [np.array(by_t[t]) for t in sorted(by_t)]
+    assert all(len(c) == per_t for c in columns)
+    centres = [float(c.mean()) for c in columns]  # the offsets are symmetric about each T
+    gap = min(np.diff(centres))
+    assert all(np.ptp(c) <= SPREAD_SHARE * gap + 1e-6 for c in columns)
+    for left, right in itertools.pairwise(columns):
+        assert right.min() - left.max() >= POINT_MS  # two T's points never touch

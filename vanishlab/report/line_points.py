@@ -31,6 +31,7 @@ __all__ = [
     "draw_level",
     "draw_points",
     "limit_points",
+    "spread_limits",
     "spread_offsets",
     "spread_step",
 ]
@@ -39,6 +40,9 @@ __all__ = [
 SPREAD_PT = POINT_MS + 1.5
 #: The most of the gap between two x values (in points, as drawn) one x's points spread over.
 SPREAD_SHARE = 0.7
+#: The most rounds of :func:`spread_limits` (two suffice: a widening, then a smaller step that
+#: needs none).
+_WIDENINGS = 8
 #: The y of a ▼ of ``+inf`` in axes units (the top edge, as the floor's rows are at the bottom).
 CEILING_Y = 1.0 - FLOOR_BASE
 
@@ -56,6 +60,30 @@ def spread_step(xs: np.ndarray, most: int, width_pt: float, span: float) -> floa
     else:
         room = SPREAD_SHARE * float(np.diff(xs).min()) * width_pt / span
     return min(SPREAD_PT, room / (most - 1))
+
+
+def spread_limits(
+    xs: np.ndarray, width_pt: float, lo: float, hi: float
+) -> tuple[float, float, float]:
+    """The step between neighbours of one x (:func:`spread_step`) and the x limits, ``lo`` and
+    ``hi`` widened to hold the outermost points, of the points at ``xs`` on an axis
+    ``width_pt`` points wide: the step taken at the widened limits' scale, which is smaller
+    than the given one's. (Taken at the given limits, 12 points a T at T = 6 and 60 spread over
+    0.95 of the gap once the limits were widened, the two T's points 4 pt apart.) The limits
+    only widen and the step only shrinks, until neither changes."""
+    _, counts = np.unique(xs, return_counts=True)
+    most = int(counts.max())
+    first, last = float(xs.min()), float(xs.max())
+    step = spread_step(xs, most, width_pt, hi - lo)
+    for _ in range(_WIDENINGS if last > first else 0):
+        half = step * (most - 1) / 2 + POINT_MS / 2 + 1.0  # points, either side
+        pad = half * (last - first) / max(width_pt - 2 * half, 1.0)  # at the widened scale
+        wider = min(lo, first - pad), max(hi, last + pad)
+        if wider == (lo, hi):
+            break
+        lo, hi = wider
+        step = spread_step(xs, most, width_pt, hi - lo)  # always at the limits returned
+    return step, lo, hi
 
 
 def spread_offsets(curves: Sequence[Curve], step: float) -> list[np.ndarray]:
@@ -102,15 +130,7 @@ def draw_points(
     xs = np.concatenate([c.x[~np.isnan(c.y)] for c in curves])
     if not len(xs):
         return
-    _, counts = np.unique(xs, return_counts=True)
-    width_pt = 72.0 * width
-    lo, hi = ax.get_xlim()
-    step = spread_step(xs, int(counts.max()), width_pt, hi - lo)
-    half = step * (int(counts.max()) - 1) / 2 + POINT_MS / 2 + 1.0  # points, either side
-    first, last = float(xs.min()), float(xs.max())
-    if last > first:  # margins of `half` points at the widened scale
-        pad = half * (last - first) / max(width_pt - 2 * half, 1.0)
-        lo, hi = min(lo, first - pad), max(hi, last + pad)
+    step, lo, hi = spread_limits(xs, 72.0 * width, *ax.get_xlim())
     ax.set_xlim(lo, hi)  # held: the points below, drawn with offsets, move no limit
     y_lo, y_hi = ax.get_ylim()
     if any(np.isposinf(c.y).any() for c in curves):
