@@ -95,6 +95,13 @@ def test_the_caption_counts_the_predictions_that_missed_and_the_cells_not_drawn(
     )
     assert "▼ on the top edge: a gradient exactly 0 at the required lag" in grid.caption
     assert "A point below 0 is a gradient that grew over the lag." in grid.caption
+    # the spread parts points only where the next T leaves room: at T = 6, 8 and 60, nine
+    # points a T are 1.5 pt apart (markers 5.5 pt wide), where it said "so that none hides
+    # another" of every figure
+    assert (
+        "spread sideways, within its column, so that none hides another where the next T "
+        "leaves room (where it does not, they overlap)."
+    ) in grid.caption
     assert "1 cell whose gradient is exactly 0 at lag 0 ('exact 0 at lag 0' in the table)" in (
         grid.caption
     )

@@ -174,9 +174,10 @@ class LineGrid:
     #: and a reference (dashed) is drawn beside them: the legend lists both kinds of line.
     line_label: str = "measured"
     #: A figure of points, one per cell, no line joining them (:mod:`.line_points`): those of
-    #: one x spread sideways so that none hides another, ``+inf`` drawn as a ▼ on the panel's
-    #: top edge (an exact zero: an infinite fall), filled or open (:attr:`Curve.hollow`), as
-    #: :attr:`fill_labels` name them in the legend, and :attr:`ceiling_label` the ▼.
+    #: one x spread sideways within its column (apart where the next x leaves room), ``+inf``
+    #: drawn as a ▼ on the panel's top edge (an exact zero: an infinite fall), filled or open
+    #: (:attr:`Curve.hollow`), as :attr:`fill_labels` name them in the legend, and
+    #: :attr:`ceiling_label` the ▼.
     points: bool = False
     fill_labels: tuple[str, str] = ("", "")
     ceiling_label: str = ""

@@ -108,7 +108,8 @@ def _caption(table: pd.DataFrame, curves: list[Curve]) -> str:
         "above it was predicted to fail, one below it to solve, so the predictions that missed "
         "are the filled points on or above the line and the open ones below it: "
         + (f"{missed} of the {len(ys)} here." if missed else f"none of the {len(ys)} here.")
-        + " Points of one T are spread sideways so that none hides another."
+        + " Points of one T are spread sideways, within its column, so that none hides another "
+        "where the next T leaves room (where it does not, they overlap)."
     )
     if np.isposinf(ys).any():
         text += (
