@@ -260,3 +260,13 @@ def test_the_points_of_one_t_stay_in_its_column_once_the_limits_are_widened(
     assert all(np.ptp(c) <= SPREAD_SHARE * gap + 1e-6 for c in columns)
     for left, right in itertools.pairwise(columns):
         assert right.min() - left.max() >= POINT_MS  # two T's points never touch
+
+
+def test_a_fall_beside_the_cut_shows_the_digits_that_tell_its_side() -> None:
+    """The table and the sentences printed a fall of 2.96 decades as "3.0", beside a prediction
+    to solve: read against the 3-decade cut, the number said the opposite of the verdict."""
+    from vanishlab.report.sections.trainability_agreement import decades_text
+
+    assert decades_text(2.96) == "2.96" and decades_text(3.04) == "3.04"
+    assert decades_text(2.9996) == "2.9996" and decades_text(3.0) == "3.0"
+    assert decades_text(2.94) == "2.9" and decades_text(4.21) == "4.2"

@@ -119,10 +119,17 @@ def diverged_text(table: pd.DataFrame) -> str:
 
 def decades_text(value: float) -> str:
     """Decades fallen: ``4.2``; ``∞ (exact 0)`` where the gradient is exactly 0; ``—`` where
-    nothing could fall (the norm exactly 0 at lag 0)."""
+    nothing could fall (the norm exactly 0 at lag 0). A fall that one decimal would round onto
+    the cut but is not on it takes the digits that tell its side: 2.96 read "3.0" beside a
+    prediction to solve (under the cut), 3.04 is "3.04" (at most 6 decimals)."""
     if math.isnan(value):
         return "—"
-    return "∞ (exact 0)" if math.isinf(value) else fixed(value, 1)
+    if math.isinf(value):
+        return "∞ (exact 0)"
+    places = 1
+    while places < 6 and value != DROP_DECADES and round(value, places) == DROP_DECADES:
+        places += 1
+    return fixed(value, places)
 
 
 def decades_prose(value: float) -> str:
