@@ -590,6 +590,31 @@ def test_overlapping_blocks_put_stdout_back_as_it_was():
     assert sys.stdout is was
 
 
+def test_a_stdout_replaced_while_a_block_runs_is_not_put_back_over(monkeypatch):
+    """A Dask worker thread of this process's cluster drew a cell while a command ran in
+    typer's CliRunner and finished after the runner had ended: it put the runner's stdout back
+    over the one the runner had put back, and a stream its owner closed since (a test's capsys)
+    stayed the process's stdout, where the next print in any later test failed ("ValueError:
+    I/O operation on closed file", once in make test, inside the CliRunner of
+    test_a_cell_that_kills_its_workers_is_named_in_one_line). A stdout replaced meanwhile now
+    stays; one still the block's is put back as ever (the test above)."""
+    import io
+
+    from vanishlab.sweep.experiment_prints import prints_to_stderr
+
+    runner_s = io.StringIO()  # the stdout of a command run in CliRunner, as the cell starts
+    monkeypatch.setattr(sys, "stdout", runner_s)
+    block = prints_to_stderr()  # a worker thread's cell, drawn while the command runs
+    block.__enter__()
+    assert sys.stdout is sys.stderr
+    monkeypatch.setattr(sys, "stdout", after := io.StringIO())  # the runner ends: its own back
+    runner_s.close()  # and the stream is let go of (closed, as capsys' is at its test's end)
+    block.__exit__(None, None, None)
+    assert sys.stdout is after
+    print("still printed")  # ValueError where the closed stream was put back
+    assert after.getvalue() == "still printed\n"
+
+
 def test_an_experiment_file_a_worker_cannot_read_is_one_line(cluster, tmp_path):
     """A worker without the file (no shared file system) stops the sweep in one line naming
     the file, not in a FileNotFoundError's traceback."""

@@ -14,8 +14,9 @@ from typing import Any
 __all__ = ["prints_to_stderr"]
 
 _LOCK = threading.Lock()
-_HELD: list[Any] = [0, None]
-"""How many blocks of :func:`prints_to_stderr` run now, and the stdout the first one found."""
+_HELD: list[Any] = [0, None, None]
+"""How many blocks of :func:`prints_to_stderr` run now, the stdout the first one found, and
+the stream it put in its place."""
 
 
 @contextlib.contextmanager
@@ -23,10 +24,18 @@ def prints_to_stderr() -> Iterator[None]:
     """``sys.stdout`` is ``sys.stderr`` for the block, and what it was once the last block
     that runs at once (a Dask worker's threads, each drawing a cell) ends. Counted, not
     ``contextlib.redirect_stdout``: two of those that overlap in two threads may leave stdout
-    at stderr for good (the second keeps stderr as the stdout to put back)."""
+    at stderr for good (the second keeps stderr as the stdout to put back).
+
+    Put back only where ``sys.stdout`` is still the stream the first block set: one that its
+    owner replaced meanwhile stays. A worker thread of a threads-only Dask cluster in this
+    process (``LocalCluster(processes=False)``) drew a cell while a command ran in typer's
+    CliRunner (or any ``redirect_stdout``) and finished after it: it put the runner's stdout
+    back, that stream's owner had put back its own, and the process's stdout stayed the
+    runner's, or a stream closed since (pytest's capsys), where the next print failed with
+    "ValueError: I/O operation on closed file"."""
     with _LOCK:
         if _HELD[0] == 0:
-            _HELD[1] = sys.stdout
+            _HELD[1], _HELD[2] = sys.stdout, sys.stderr
             sys.stdout = sys.stderr
         _HELD[0] += 1
     try:
@@ -35,4 +44,6 @@ def prints_to_stderr() -> Iterator[None]:
         with _LOCK:
             _HELD[0] -= 1
             if _HELD[0] == 0:
-                sys.stdout, _HELD[1] = _HELD[1], None
+                if sys.stdout is _HELD[2]:  # still this block's: else its owner's since
+                    sys.stdout = _HELD[1]
+                _HELD[1] = _HELD[2] = None
