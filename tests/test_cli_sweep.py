@@ -2357,6 +2357,8 @@ def test_a_ctrl_c_swallowed_in_a_sweep_s_first_steps_stops_it_before_any_cell(
     assert kept < 4  # of the smoke grid's 8 cells
     # The resent stop may come before the folder is made: run alone, this test's sweep still
     # imports the runner (torch) when it lands; after other tests, it has made the folder.
+    # A stop before the manifest leaves no folder (rundir.held_new_or_run, whole on the way
+    # in; files.atomic_write): it left it, with .lock, a temp file or nothing, 6 runs in 40.
     said = {  # what the folder keeps, looked at after the stop
         0: f"no cell is saved yet ({out} keeps its manifest); run the same command to start again"
         if out.exists()
