@@ -591,12 +591,13 @@ def test_overlapping_blocks_put_stdout_back_as_it_was():
 
 
 def test_a_stdout_replaced_while_a_block_runs_is_not_put_back_over(monkeypatch):
-    """A Dask worker thread of this process's cluster drew a cell while a command ran in
-    typer's CliRunner and finished after the runner had ended: it put the runner's stdout back
-    over the one the runner had put back, and a stream its owner closed since (a test's capsys)
-    stayed the process's stdout, where the next print in any later test failed ("ValueError:
-    I/O operation on closed file", once in make test, inside the CliRunner of
-    test_a_cell_that_kills_its_workers_is_named_in_one_line). A stdout replaced meanwhile now
+    """A Dask worker thread of this process's cluster that drew a cell across the start of a
+    command run in typer's CliRunner put the stdout it had found back over the runner's: the
+    runner's text wrapper, held by sys.stdout alone, was freed, and freeing it closed the
+    runner's buffer: "ValueError: I/O operation on closed file" at the runner's getvalue() in
+    test_a_cell_that_kills_its_workers_is_named_in_one_line (5 runs in 60 of it, two busy
+    loops beside it, load ~10; 0 in 60 now). Where its owner put back a stream closed since
+    (a test's capsys), that stayed the process's stdout. A stdout replaced meanwhile now
     stays; one still the block's is put back as ever (the test above)."""
     import io
 

@@ -27,12 +27,13 @@ def prints_to_stderr() -> Iterator[None]:
     at stderr for good (the second keeps stderr as the stdout to put back).
 
     Put back only where ``sys.stdout`` is still the stream the first block set: one that its
-    owner replaced meanwhile stays. A worker thread of a threads-only Dask cluster in this
-    process (``LocalCluster(processes=False)``) drew a cell while a command ran in typer's
-    CliRunner (or any ``redirect_stdout``) and finished after it: it put the runner's stdout
-    back, that stream's owner had put back its own, and the process's stdout stayed the
-    runner's, or a stream closed since (pytest's capsys), where the next print failed with
-    "ValueError: I/O operation on closed file"."""
+    owner set meanwhile stays. A worker thread of a threads-only Dask cluster in this process
+    (``LocalCluster(processes=False)``) that drew a cell across the start of a command run in
+    typer's CliRunner (or any program's own stdout) put the stdout it had found back over the
+    runner's: the runner's text wrapper, held by ``sys.stdout`` alone, was freed, which closed
+    the runner's buffer ("ValueError: I/O operation on closed file" as it read the output);
+    one that drew a cell across a runner's end left the runner's stream the process's stdout.
+    """
     with _LOCK:
         if _HELD[0] == 0:
             _HELD[1], _HELD[2] = sys.stdout, sys.stderr
