@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from vanishlab import __version__
+from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -176,7 +177,9 @@ def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Pat
     assert listing.splitlines()[-1].endswith(
         f": {site.resolve() / 'vanishlab' / 'experiments'} (built in)"
     ), listing
-    assert {line.split()[0] for line in listing.split("\n\n")[0].splitlines()} == set(names)
+    # The modules, and the quick grid's name (sweep/experiments.DEFAULT_EXPERIMENT), no module
+    listed = {line.split()[0] for line in listing.split("\n\n")[0].splitlines()}
+    assert listed == set(names) | {DEFAULT_EXPERIMENT.name}
 
 
 def _declared(*groups: str) -> dict[str, str]:
