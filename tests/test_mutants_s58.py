@@ -271,8 +271,9 @@ def test_a_point_not_drawn_makes_no_legend_sample() -> None:
 
 
 def test_four_panels_are_laid_out_three_a_row_as_the_section_s_other_figures() -> None:
-    """The section's figures lay out their panels three a row (``min(3, ...)``, in each of
-    them); the outcome figure's tests drew one or two panels, so two a row passed."""
+    """The section's figures lay out their panels three a row (one rule for the three:
+    trainability_panels.panel_columns); the outcome figure's tests drew one or two panels, so
+    two a row passed."""
     rows = [(1.0, 10, 0, 1.0, True, 0.01)]
     table = pd.concat([_table(rows).assign(init=name) for name in "abcd"], ignore_index=True)
     view = SimpleNamespace(

@@ -48,6 +48,7 @@ from .trainability_panels import (
     SEQ_LEN_LABEL,
     gain_legend,
     one_gain,
+    panel_columns,
     panel_keys,
     setting_panels,
     trained_gains,
@@ -62,7 +63,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     gains = trained_gains(table)
     legend = gain_legend(gains)
     panels: list[LinePanel] = []
-    ncols = min(3, max(1, len(groups)))
+    ncols = panel_columns(groups)
     for i, (title, rows) in enumerate(groups):
         curves: list[Curve] = []
         for style, g in enumerate(gains):
@@ -117,7 +118,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     never = table["horizon_1000"].isna() & ~zero  # T stands for "beyond T": a lower bound
     table = table.assign(shown=shown.where(~zero), never=never)
     groups, note = setting_panels(table, view)
-    ncols = min(3, max(1, len(groups)))
+    ncols = panel_columns(groups)
     panels: list[LinePanel] = []
     for i, (title, rows) in enumerate(groups):
         curves: list[Curve] = []

@@ -30,6 +30,7 @@ from .trainability_panels import (
     OUTCOME_TITLE,
     SEQ_LEN_LABEL,
     gain_legend,
+    panel_columns,
     setting_panels,
     trained_gains,
 )
@@ -66,7 +67,7 @@ def outcome_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     gains = trained_gains(table)
     legend = gain_legend(gains)
     groups, note = setting_panels(table, view)
-    ncols = min(3, max(1, len(groups)))
+    ncols = panel_columns(groups)
     panels = tuple(
         LinePanel(i // ncols, i % ncols, title, outcome_curves(rows, gains))
         for i, (title, rows) in enumerate(groups)

@@ -18,6 +18,7 @@ __all__ = [
     "SEQ_LEN_LABEL",
     "gain_legend",
     "one_gain",
+    "panel_columns",
     "panel_keys",
     "setting_panels",
     "trained_gains",
@@ -26,6 +27,7 @@ __all__ = [
 _NOT_PANEL = ("gain", "seq_len", "seed", "cell_id")
 MAX_PANELS = 12
 SEQ_LEN_LABEL = "T (sequence length)"  # the x-axis of the figures
+MAX_COLUMNS = 3  # the panels a row of each figure holds
 #: The title of the figure of each cell's outcome (:mod:`.trainability_outcomes`), by which
 #: the section's intro names it (:mod:`.trainability_agreement`).
 OUTCOME_TITLE = "Fall at the required lag against T, solved and not"
@@ -62,6 +64,11 @@ def setting_panels(
         drawn_panels.append((titles[combo], table[mask]))
     left = [titles[c] for c in combos if c not in drawn]
     return drawn_panels, omitted(0, left, keys, table="the table below")
+
+
+def panel_columns(groups: list) -> int:
+    """How many panels a row of each figure holds: up to :data:`MAX_COLUMNS`, one per group."""
+    return min(MAX_COLUMNS, max(1, len(groups)))
 
 
 def trained_gains(table: pd.DataFrame) -> list[float]:
