@@ -10,8 +10,10 @@ every cell: neither shows, in one place, which cells learned beside what their g
 
 A gradient exactly 0 at the required lag fell without bound (+inf): a ▼ on the panel's top edge.
 A cell whose gradient is exactly 0 at lag 0 has no fall (NaN) and is not drawn; the caption
-counts it. The fall at the required lag is always measured (the required lag is under T), so
-no point is a lower bound, as a horizon that never fell within T is in the horizon figure.
+counts it. Past :data:`.trainability_panels.MAX_PANELS` the caption's every count is of the
+cells of the panels drawn ("in the 12 panels drawn"), and the note names the ones left out.
+The fall at the required lag is always measured (the required lag is under T), so no point is
+a lower bound, as a horizon that never fell within T is in the horizon figure.
 """
 
 from __future__ import annotations
@@ -72,9 +74,13 @@ def outcome_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
         LinePanel(i // ncols, i % ncols, title, outcome_curves(rows, gains))
         for i, (title, rows) in enumerate(groups)
     )
+    # The caption counts the cells of the panels drawn, all of them: its count of missed
+    # predictions went by the points drawn and its diverged and exactly-0-at-lag-0 cells by
+    # the whole table, past MAX_PANELS (the note names the panels left out).
+    drawn = pd.concat([rows for _, rows in groups]) if note else table
     return LineGrid(
         title=OUTCOME_TITLE,
-        caption=_caption(table, [c for p in panels for c in p.curves]),
+        caption=_caption(drawn, [c for p in panels for c in p.curves], len(panels) if note else 0),
         nrows=math.ceil(len(panels) / ncols),
         ncols=ncols,
         panels=panels,
@@ -92,14 +98,17 @@ def outcome_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     )
 
 
-def _caption(table: pd.DataFrame, curves: list[Curve]) -> str:
+def _caption(table: pd.DataFrame, curves: list[Curve], some_panels: int) -> str:
     """What the points, their fill, the cut and the marks drawn mean; how many predictions
-    missed among the points drawn, and which cells are not drawn. (One gain is named once,
-    by the first figure's caption: :func:`.trainability_panels.one_gain`.)"""
+    missed among the points drawn, and which cells of their panels are not drawn: ``table``
+    the cells of the panels drawn, ``curves`` their points, ``some_panels`` how many panels
+    are drawn where others are left out (0 where every one is). (One gain is named once, by
+    the first figure's caption: :func:`.trainability_panels.one_gain`.)"""
     ys = np.concatenate([c.y for c in curves] or [np.empty(0)])
     hollow = np.concatenate([c.hollow for c in curves if c.hollow is not None] or [np.empty(0)])
     missed = int(((ys >= DROP_DECADES) != hollow.astype(bool)).sum())
     diverged = table["drop_at_required"].notna() & table["final_loss"].isna()
+    where = f"in the {some_panels} panels drawn" if some_panels else "here"
     text = (
         "One point per trained cell: the decades its input gradient ||dh_T/dx_{T−k}|| had "
         "fallen from lag 0 to the task's required lag at initialisation, filled where the cell "
@@ -108,7 +117,7 @@ def _caption(table: pd.DataFrame, curves: list[Curve]) -> str:
         + f". Dashed: the {10**DROP_DECADES:.0f}x cut ({DROP_DECADES:g} decades); a point on or "
         "above it was predicted to fail, one below it to solve, so the predictions that missed "
         "are the filled points on or above the line and the open ones below it: "
-        + (f"{missed} of the {len(ys)} here." if missed else f"none of the {len(ys)} here.")
+        + f"{missed or 'none'} of the {len(ys)} {where}."
         + " Points of one T are spread sideways, within its column, so that none hides another "
         "where the next T leaves room (where it does not, they overlap)."
     )
@@ -122,7 +131,8 @@ def _caption(table: pd.DataFrame, curves: list[Curve]) -> str:
     zero = int(table["drop_at_required"].isna().sum())
     if zero:
         text += (
-            f" {plural(zero, 'cell')} whose gradient is exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in "
+            f" {plural(zero, 'cell')}{' of these panels' if some_panels else ''} whose "
+            f"gradient is exactly 0 at lag 0 ('{ZERO_AT_LAG0}' in "
             f"the table) had nothing to fall from and {'is' if zero == 1 else 'are'} not drawn."
         )
     return text

@@ -1,0 +1,77 @@
+"""The Trainability section past its 12 panels (trainability_panels.MAX_PANELS): the figures
+draw the panels of 12 settings and a note names the ones left out, but the outcome figure's
+caption counted its missed predictions among the points drawn while it said a diverged cell
+and the cells exactly 0 at lag 0 of the whole table, cells of panels not drawn among them
+("(a diverged one too)" and "1 cell whose gradient is exactly 0 at lag 0 ... is not drawn"
+beside "none of the 12 here"): each count of it now speaks of the panels drawn, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+
+from vanishlab.report.sections.trainability_outcomes import outcome_figure
+from vanishlab.report.sections.trainability_panels import MAX_PANELS
+
+#: (drop at required, solved, final loss, horizon, exact zero at the horizon) of the cells of
+#: the 13th init, whose panel is not drawn: exactly 0 at lag 0 (no fall), a diverged cell
+#: predicted to fail and a prediction that missed (below the cut, not solved).
+LEFT_OUT = [
+    (math.nan, False, 0.01, math.nan, False),
+    (4.0, False, math.nan, 3.0, True),
+    (2.0, False, 0.01, 6.0, False),
+]
+#: One cell of each of the 13 inits: below the cut and solved (a right call).
+DRAWN = (1.0, True, 0.01, 8.0, False)
+
+
+def _table(at: int = MAX_PANELS) -> pd.DataFrame:
+    """Trained cells of 13 inits (one panel each, the 13th left out) at T = 10, gain 1, seed 0,
+    made by hand: one :data:`DRAWN` of each, and the cells of :data:`LEFT_OUT` in the ``at``-th
+    (by default the one left out)."""
+    inits = string.ascii_lowercase[: MAX_PANELS + 1]
+    rows = [(init, *DRAWN) for init in inits] + [(inits[at], *r) for r in LEFT_OUT]
+    frame = pd.DataFrame(
+        rows,
+        columns=["init", "drop_at_required", "solved", "final_loss", "horizon_1000", "at_zero"],
+    )
+    return frame.rename(columns={"at_zero": "horizon_at_zero"}).assign(
+        gain=1.0,
+        seq_len=10,
+        seed=0,
+        task="adding",
+        required_lag=5,
+        zero_at_lag0=frame["drop_at_required"].isna(),
+        predicted=frame["drop_at_required"].fillna(0.0) < 3,
+        chance_loss=1 / 6,
+        cell_id=[f"c{i}" for i in range(len(frame))],
+    )
+
+
+def _view() -> Any:
+    """What the figures read of a run: init, gain, T and seed vary; panels in table order."""
+    return SimpleNamespace(
+        varying=("init", "gain", "seq_len", "seed"),
+        seeds=1,
+        setting_order=lambda frame, keys: frame,
+        over_seeds=lambda stat="mean": "one seed",
+    )
+
+
+def test_the_outcome_caption_counts_the_cells_of_the_panels_drawn_alone() -> None:
+    grid = outcome_figure(_table(), _view())
+    assert len(grid.panels) == MAX_PANELS and "1 more combinations of init" in grid.note
+    # the 12 points drawn, all right; the diverged cell and the one exactly 0 at lag 0 are in
+    # the panel left out, so neither is said of the points or counted as not drawn among them
+    assert "none of the 12 in the 12 panels drawn." in grid.caption
+    assert "diverged" not in grid.caption and "exactly 0 at lag 0" not in grid.caption
+    # the same cells in a panel drawn: counted, and said to be of the panels drawn
+    caption = outcome_figure(_table(at=0), _view()).caption
+    assert "open where it did not (a diverged one too)" in caption
+    assert "1 of the 14 in the 12 panels drawn." in caption
+    assert " 1 cell of these panels whose gradient is exactly 0 at lag 0 " in caption
