@@ -4,6 +4,9 @@ caption counted its missed predictions among the points drawn while it said a di
 and the cells exactly 0 at lag 0 of the whole table, cells of panels not drawn among them
 ("(a diverged one too)" and "1 cell whose gradient is exactly 0 at lag 0 ... is not drawn"
 beside "none of the 12 here"): each count of it now speaks of the panels drawn, and says so.
+The horizon figure's caption said exact zeros and gaps of cells left out, and the section's
+agreement sentence named as the outcome figure's lowest open point a fall in a panel left out.
+The solved-fraction figure's caption counts nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ from typing import Any
 
 import pandas as pd
 
+from vanishlab.report.sections.trainability import _horizon_figure
+from vanishlab.report.sections.trainability_agreement import agreement
 from vanishlab.report.sections.trainability_outcomes import outcome_figure
-from vanishlab.report.sections.trainability_panels import MAX_PANELS
+from vanishlab.report.sections.trainability_panels import (
+    MAX_PANELS,
+    OUTCOME_TITLE,
+    setting_panels,
+)
 
 #: (drop at required, solved, final loss, horizon, exact zero at the horizon) of the cells of
 #: the 13th init, whose panel is not drawn: exactly 0 at lag 0 (no fall), a diverged cell
@@ -75,3 +84,29 @@ def test_the_outcome_caption_counts_the_cells_of_the_panels_drawn_alone() -> Non
     assert "open where it did not (a diverged one too)" in caption
     assert "1 of the 14 in the 12 panels drawn." in caption
     assert " 1 cell of these panels whose gradient is exactly 0 at lag 0 " in caption
+
+
+def test_the_horizon_caption_speaks_of_the_lags_drawn() -> None:
+    """Its words on lags at an exact zero and on the gaps of cells exactly 0 at lag 0 went by
+    the whole table: both were said of a figure that drew neither."""
+    left_out = _horizon_figure(_table(), _view()).caption
+    assert "Jacobian is exactly zero" not in left_out and "have no horizon" not in left_out
+    drawn = _horizon_figure(_table(at=0), _view()).caption
+    assert "Jacobian is exactly zero" in drawn and "have no horizon (a gap)." in drawn
+
+
+def test_the_agreement_names_the_figure_s_points_only_where_they_are_drawn() -> None:
+    """The smallest fall among failed cells (2.0, a miss) is in the panel left out: "the
+    lowest open one of the figure" named a point the figure does not draw."""
+    cells = _table()
+    text = agreement(cells, pd.concat([r for _, r in setting_panels(cells, _view())[0]]))
+    assert "the smallest among failed ones 2.0 decades" in text
+    assert "lowest open one" not in text
+    figure = f"of the figure '{OUTCOME_TITLE}')."
+    assert f"(the table's 'decades at required'; not in the panels drawn {figure}" in text
+    here = _table(at=0)
+    text = agreement(here, pd.concat([r for _, r in setting_panels(here, _view())[0]]))
+    assert (
+        f"(the highest filled point and the lowest open one of the figure '{OUTCOME_TITLE}')."
+        in text
+    )

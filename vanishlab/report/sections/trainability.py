@@ -118,6 +118,9 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     never = table["horizon_1000"].isna() & ~zero  # T stands for "beyond T": a lower bound
     table = table.assign(shown=shown.where(~zero), never=never)
     groups, note = setting_panels(table, view)
+    # What the caption says of the lags drawn goes by the panels drawn: past MAX_PANELS it
+    # spoke of exact zeros and gaps of cells in panels left out.
+    drawn = pd.concat([rows for _, rows in groups])
     ncols = panel_columns(groups)
     panels: list[LinePanel] = []
     for i, (title, rows) in enumerate(groups):
@@ -159,7 +162,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
             + (
                 " Some of these lags are where a sample's Jacobian is exactly zero, not a "
                 "decay ('(exact 0)' in the table)."
-                if table["horizon_at_zero"].any()
+                if drawn["horizon_at_zero"].any()
                 else ""
             )
             + (
@@ -170,7 +173,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                     if view.seeds > 1
                     else " (a gap)."
                 )
-                if table["zero_at_lag0"].any()
+                if drawn["zero_at_lag0"].any()
                 else ""
             )
         ),
@@ -351,7 +354,8 @@ def trainability_section(view: RunView) -> Section | None:
         return None
     intro = "Whether each network learned its task, set beside its gradient at initialisation."
     if len(table):
-        intro += " " + scoring_text(table, view) + " " + agreement(table)
+        drawn = pd.concat([rows for _, rows in setting_panels(table, view)[0]])
+        intro += " " + scoring_text(table, view) + " " + agreement(table, drawn)
     if len(missing):
         intro += " " + _not_trained_text(missing, len(table))
     if not len(table):  # only cells left out: nothing to draw

@@ -24,8 +24,12 @@ __all__ = ["ZERO_AT_LAG0", "agreement", "decades_prose", "decades_text", "diverg
 ZERO_AT_LAG0 = "exact 0 at lag 0"
 
 
-def agreement(table: pd.DataFrame) -> str:
-    """How often the prediction and the outcome agree, and where the two cross."""
+def agreement(table: pd.DataFrame, drawn: pd.DataFrame | None = None) -> str:
+    """How often the prediction and the outcome agree, and where the two cross: of every
+    trained cell (``table``), as the table lists them. The falls where the two cross are
+    named as points of the outcome figure where its panels (``drawn``: their cells; None
+    where every cell's panel is drawn) hold them, else as the table's: past MAX_PANELS the
+    figure's highest filled point was named of a fall in a panel left out."""
     n = len(table)
     agree = int((table["predicted"] == table["solved"]).sum())
     solved, failed = table[table["solved"]], table[~table["solved"]]
@@ -46,7 +50,15 @@ def agreement(table: pd.DataFrame) -> str:
         if len(failed_drops):
             text += f", the smallest among failed ones {decades_prose(failed_drops.min())}"
             points += " and the lowest open one"
-        text += f" ({points} of the figure '{OUTCOME_TITLE}')."
+        named = [(solved_drops.max(), True)]
+        if len(failed_drops):
+            named.append((failed_drops.min(), False))
+        text += (
+            f" ({points} of the figure '{OUTCOME_TITLE}')."
+            if drawn is None or all(_drawn(drawn, fall, did) for fall, did in named)
+            else " (the table's 'decades at required'; not in the panels drawn of the figure "
+            f"'{OUTCOME_TITLE}')."
+        )
     zero = int(table["zero_at_lag0"].sum())
     if zero:
         text += (
@@ -65,6 +77,13 @@ def agreement(table: pd.DataFrame) -> str:
     if "model" in table and (table["model"] != "rnn").any():
         text += " " + gated_cut_text(set(table["model"]))
     return text
+
+
+def _drawn(drawn: pd.DataFrame, fall: float, solved: bool) -> bool:
+    """Whether a cell of ``drawn`` that did (``solved``) or did not solve the task fell
+    ``fall``: a point of the outcome figure at that height, filled or open."""
+    at = drawn[drawn["solved"].astype(bool) == solved]
+    return bool((at["drop_at_required"] == fall).any())
 
 
 def _sides_text(table: pd.DataFrame) -> str:
