@@ -101,6 +101,18 @@ def report_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
     return get
 
 
+@pytest.fixture
+def bare_copy(report_run, tmp_path: Path) -> Path:
+    """A private copy of ``report_run("bare")`` (a page of no figure) as the sweep left it,
+    without the summary's cache that a report writes in it: for the tests that change the run
+    or watch what is written in it (a half-written file, nothing written at all)."""
+    import shutil
+
+    run = Path(shutil.copytree(report_run("bare"), tmp_path / "one-cell"))
+    (run / "summary.parquet").unlink(missing_ok=True)
+    return run
+
+
 @pytest.fixture(scope="session")
 def full_report(report_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of ``report_run("full")``, rendered once per session with the timestamp

@@ -49,21 +49,6 @@ def run_dir(smoke_run_dir, tmp_path) -> Path:
     return Path(shutil.copytree(smoke_run_dir, tmp_path / "run"))
 
 
-@pytest.fixture
-def one_cell_run(report_run, tmp_path) -> Path:
-    """A private copy of a finished run of one cell (conftest's ``report_run("single")``), for
-    the tests of what ``report`` does with its file, its notes and its exit status, which any
-    page shows. Its manifest asks for no section but those every page has (an experiment's
-    SECTIONS, ``[]``, as store.write_manifest writes it, digested: no changed-manifest
-    warning), so its page is one of no figure: 0.09 s of CPU, where the one cell's whole page
-    took 0.31 and the smoke run's 0.89."""
-    from vanishlab.sweep.store import load_manifest, write_manifest
-
-    run = Path(shutil.copytree(report_run("single"), tmp_path / "one-cell"))
-    write_manifest(run, {**load_manifest(run), "sections": []})
-    return run
-
-
 def test_inits_lists_every_init_with_one_line():
     result = runner.invoke(app, ["inits"])
     assert result.exit_code == 0
@@ -1056,13 +1041,14 @@ def test_a_manifest_without_axes_is_refused_as_incomplete(run_dir, tmp_path, kee
 
 @pytest.mark.filterwarnings("ignore::vanishlab.errors.ManifestChangedWarning")  # edits it
 def test_a_manifest_whose_texts_hold_control_characters_is_read_with_them_replaced(
-    run_dir, one_cell_run, tmp_path
+    run_dir, bare_copy, tmp_path
 ):
     """vanishlab named a run after its folder, tab or escape included, before names were
     mended: such a run was then refused as malformed, "not written by vanishlab". It is read
     now, its name and description (which no one checked) with each control character as
     U+FFFD, as they are written now. (The page is of a one-cell run so named, a third of the
     smoke run's page; the resume is the smoke run's, which `sweep --smoke` names.)"""
+    one_cell_run = bare_copy  # a private copy: its manifest is rewritten here
     path = run_dir / "manifest.json"
     for run in (run_dir, one_cell_run):
         manifest = json.loads((run / "manifest.json").read_text())
@@ -1129,9 +1115,11 @@ def test_a_report_file_not_named_html_is_refused(run_dir, tmp_path, name, said):
     assert not out.parent.exists()
 
 
-def test_a_report_file_named_html_or_htm_in_any_case_is_written(one_cell_run, tmp_path):
+def test_a_report_file_named_html_or_htm_in_any_case_is_written(report_run, tmp_path):
     """The endings the refusal above lets through (one report each, not one per refusal):
-    pages of no figure (``one_cell_run``), the file's name being what is tested."""
+    pages of no figure (conftest's ``report_run("bare")``), the file's name being what is
+    tested."""
+    one_cell_run = report_run("bare")
     for fine in ("r.html", "R.HTM", ".htm", ".HTML"):
         result = runner.invoke(app, ["report", str(one_cell_run), "-o", str(tmp_path / fine)])
         assert result.exit_code == 0 and (tmp_path / fine).is_file(), result.output
@@ -1166,13 +1154,14 @@ def _takes_no_new_files(folder: str) -> bool:
 
 @pytest.mark.parametrize("folder", ["/proc", "/sys"])
 def test_a_folder_whose_file_system_takes_no_new_files_is_said_to_be_one(
-    one_cell_run, tmp_path, monkeypatch, folder
+    report_run, tmp_path, monkeypatch, folder
 ):
     """`vanishlab sweep --out /proc/x` and `vanishlab report RUN -o /proc/r.html` (or run in
     /proc, to their default paths) said "No such file or directory" of a folder that exists,
     and `--out /sys/x` "Operation not permitted"."""
     if not _takes_no_new_files(folder):
         pytest.skip(f"{folder} takes new files here, or is not there")
+    one_cell_run = report_run("bare")  # a page of no figure: where it goes is the test
     said = f"the file system takes no new files in {folder}"
     out = f"{folder}/vanishlab-x"
     for dry in ([], ["--dry-run"]):  # the dry run said nothing: os.access lets root write
@@ -1232,18 +1221,18 @@ def test_refused_why_keeps_the_system_s_words_where_they_are_right(tmp_path):
     assert refused(errno.ENOENT, tmp_path / "link") == os.strerror(errno.ENOENT)
 
 
-def test_a_hidden_report_file_named_htm_is_an_htm_file(one_cell_run, tmp_path):
+def test_a_hidden_report_file_named_htm_is_an_htm_file(report_run, tmp_path):
     """`-o .htm` was refused with the hint ".htm.html" (pathlib sees no suffix in a hidden
     file's name), though the name ends in .htm as the rule asks, and a browser opens it as a
     page by that ending. It is written, and its path printed."""
     out = tmp_path / ".htm"
-    result = runner.invoke(app, ["report", str(one_cell_run), "-o", str(out)])
+    result = runner.invoke(app, ["report", str(report_run("bare")), "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out) and out.read_text().startswith("<!DOCTYPE html>")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="temp files are held with flock on POSIX")
-def test_a_report_removes_the_temp_file_a_killed_report_left(one_cell_run, tmp_path):
+def test_a_report_removes_the_temp_file_a_killed_report_left(report_run, tmp_path):
     """`vanishlab report RUN -o kr/r.html`, SIGKILLed between its temp file's creation and its
     rename (seen with a poll for the file), left kr/.r.html.7d2cc802.tmp, the whole page
     (288 KB), and every later report kept it: no run's clean-up visits a report's folder. The
@@ -1259,18 +1248,20 @@ def test_a_report_removes_the_temp_file_a_killed_report_left(one_cell_run, tmp_p
         path.write_text("<!DOCTYPE html> part")
     with open(live, "rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # a report still writing it
-        result = runner.invoke(app, ["report", str(one_cell_run), "-o", str(folder / "r.html")])
+        result = runner.invoke(
+            app, ["report", str(report_run("bare")), "-o", str(folder / "r.html")]
+        )
         assert result.exit_code == 0, result.stderr
         assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, other.name, "r.html"])
 
 
 @pytest.mark.parametrize("name", [".html", pytest.param(".HTM", marks=pytest.mark.slow)])
-def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(one_cell_run, tmp_path, name):
+def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(report_run, tmp_path, name):
     """`-o .html` (or `-o "$name.html"`, $name empty) wrote a hidden file, which ls does not
     list, without a word. It is still written (an .htm or .html file, as the rule reads), and
     a note says it is hidden and names a file the user would see."""
     out = tmp_path / name
-    result = runner.invoke(app, ["report", str(one_cell_run), "-o", str(out)])
+    result = runner.invoke(app, ["report", str(report_run("bare")), "-o", str(out)])
     assert result.exit_code == 0 and out.is_file(), result.stderr
     assert result.stdout.strip() == str(out)
     note = (
@@ -1278,7 +1269,9 @@ def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(one_cell_r
         f"give -o/--output a name before the ending, e.g. {tmp_path / 'single_run.html'}"
     )
     assert note in result.stderr.splitlines(), result.stderr
-    result = runner.invoke(app, ["report", str(one_cell_run), "-o", str(tmp_path / ".mine.html")])
+    result = runner.invoke(
+        app, ["report", str(report_run("bare")), "-o", str(tmp_path / ".mine.html")]
+    )
     assert result.exit_code == 0 and "hidden" not in result.stderr, result.stderr
 
 
@@ -1291,13 +1284,14 @@ def test_a_report_file_named_by_its_ending_alone_is_said_to_be_hidden(one_cell_r
     ],
 )
 def test_the_api_refuses_a_report_file_not_named_html_as_the_cli_does(
-    one_cell_run, tmp_path, name, hint
+    bare_copy, tmp_path, name, hint
 ):
     """vl.render_report(run, "x.pdf") wrote the HTML page into x.pdf without a word, where
     `vanishlab report -o x.pdf` refuses it (helper 162): one rule, in the caller's words, and
     nothing written (not the file, not its folder, not the summary's cache)."""
     import vanishlab as vl
 
+    one_cell_run = bare_copy  # with no summary's cache yet, which a report would write
     out = tmp_path / "out" / name
     before = _snapshot(one_cell_run)
     with pytest.raises(vl.VanishlabError) as err:
@@ -1337,7 +1331,7 @@ def test_the_api_refuses_a_report_path_ending_in_a_slash_as_the_cli_does(run_dir
     ],
 )
 def test_a_stop_after_the_report_is_written_does_not_say_none_was(
-    one_cell_run, tmp_path, monkeypatch, stop, said
+    report_run, tmp_path, monkeypatch, stop, said
 ):
     """A stop that came once the report was written, before the command ended, said
     "interrupted: no report written" beside the written report (helper 160: 3 of 480 trials).
@@ -1349,7 +1343,7 @@ def test_a_stop_after_the_report_is_written_does_not_say_none_was(
 
     monkeypatch.setattr(report_cli, "say", stopped)
     out = tmp_path / "r.html"
-    result = runner.invoke(app, ["report", str(one_cell_run), "-o", str(out)])
+    result = runner.invoke(app, ["report", str(report_run("bare")), "-o", str(out)])
     assert result.exit_code == (130 if stop is KeyboardInterrupt else 143) and out.is_file()
     assert result.stderr == (
         f"{said}: it came after the work was done: the report is written: {out}\n"

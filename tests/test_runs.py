@@ -60,17 +60,6 @@ def run_dir(smoke_run_dir, tmp_path) -> Path:
     return Path(shutil.copytree(smoke_run_dir, tmp_path / "run"))
 
 
-@pytest.fixture
-def page_run(report_run, tmp_path) -> Path:
-    """A private copy of conftest's one-cell run whose manifest asks for no section but those
-    every page has (``sections: []``, written by store.write_manifest, digested), for the tests
-    of where a report's file goes and how its write fails: a page of no figure, 0.09 s of CPU
-    where the smoke run's whole page took 0.89 (built before the write is refused)."""
-    run = Path(shutil.copytree(report_run("single"), tmp_path / "one-cell"))
-    store.write_manifest(run, {**store.load_manifest(run), "sections": []})
-    return run
-
-
 # --- a run is named and described after its own grid ---------------------------------------
 
 
@@ -886,7 +875,8 @@ def test_out_where_the_file_system_refuses(tmp_path, monkeypatch):
     one_error_line(result, "Read-only file system")
 
 
-def test_report_output_where_the_file_system_refuses(page_run, tmp_path):
+def test_report_output_where_the_file_system_refuses(report_run, tmp_path):
+    run = report_run("bare")  # a page of no figure: where its file goes is the test
     blocker = tmp_path / "file"
     blocker.write_text("x")
     cases = {
@@ -896,7 +886,7 @@ def test_report_output_where_the_file_system_refuses(page_run, tmp_path):
         tmp_path: "is a directory; give -o/--output a file name",
     }
     for out, message in cases.items():
-        result = runner.invoke(app, ["report", str(page_run), "-o", str(out)])
+        result = runner.invoke(app, ["report", str(run), "-o", str(out)])
         one_error_line(result, message)
 
 
@@ -931,8 +921,9 @@ def test_a_disk_full_before_the_sweep_names_the_lock_file(tmp_path, monkeypatch)
     one_error_line(result, f"cannot write {out / '.lock'}: No space left on device")
 
 
-def test_a_full_disk_names_the_file_being_written(page_run, tmp_path, monkeypatch):
+def test_a_full_disk_names_the_file_being_written(bare_copy, tmp_path, monkeypatch):
     # It printed only 'error: No space left on device' (write and fsync name no file).
+    run = bare_copy  # in tmp_path, without a summary's cache: the report's writing it fails too
     from vanishlab.sweep import files
 
     real_open = open
@@ -960,16 +951,17 @@ def test_a_full_disk_names_the_file_being_written(page_run, tmp_path, monkeypatc
     result = runner.invoke(app, ["sweep", *SMALL, "--workers", "1", "--quiet", "--out", str(out)])
     one_error_line(result, f"cannot write {out / 'manifest.json'}: No space left on device")
     page = tmp_path / "r.html"
-    result = runner.invoke(app, ["report", str(page_run), "-o", str(page)])
+    result = runner.invoke(app, ["report", str(run), "-o", str(page)])
     line = one_error_line(result, f"cannot write {page}: No space left on device")
     assert line.endswith("; no report written") and not page.exists()
     leftovers = [p for p in tmp_path.rglob(f"*{store.TMP_SUFFIX}") if p.name != ".lock"]
     assert leftovers == []  # nothing half-written is left behind
 
 
-def test_a_failed_report_removes_the_empty_folders_it_made_only(page_run, tmp_path, monkeypatch):
+def test_a_failed_report_removes_the_empty_folders_it_made_only(report_run, tmp_path, monkeypatch):
     """A report whose write failed (a full disk) left the folders it made for its -o behind
     (kept/new/deeper, empty); an existing folder, empty or not, stays whatever happens."""
+    run = report_run("bare")  # made, if first asked for here, before the writes fail
     from vanishlab.sweep import files
 
     def full(path, write) -> None:
@@ -979,7 +971,7 @@ def test_a_failed_report_removes_the_empty_folders_it_made_only(page_run, tmp_pa
     kept = tmp_path / "kept"
     kept.mkdir()  # empty, and existed before: never removed
     page = kept / "new" / "deeper" / "r.html"
-    result = runner.invoke(app, ["report", str(page_run), "-o", str(page)])
+    result = runner.invoke(app, ["report", str(run), "-o", str(page)])
     one_error_line(result, f"cannot write {page}: No space left on device (")
     assert kept.is_dir() and list(kept.iterdir()) == []
     with pytest.raises(OSError), files.folders_made(kept / "a" / "b"):  # the API's helper
