@@ -74,7 +74,7 @@ def _view() -> Any:
 
 def test_the_outcome_caption_counts_the_cells_of_the_panels_drawn_alone() -> None:
     grid = outcome_figure(_table(), _view())
-    assert len(grid.panels) == MAX_PANELS and "1 more combinations of init" in grid.note
+    assert len(grid.panels) == MAX_PANELS and "1 more combination of init is not drawn" in grid.note
     # the 12 points drawn, all right; the diverged cell and the one exactly 0 at lag 0 are in
     # the panel left out, so neither is said of the points or counted as not drawn among them
     assert "none of the 12 in the 12 panels drawn." in grid.caption
@@ -109,4 +109,18 @@ def test_the_agreement_names_the_figure_s_points_only_where_they_are_drawn() -> 
     assert (
         f"(the highest filled point and the lowest open one of the figure '{OUTCOME_TITLE}')."
         in text
+    )
+
+
+def test_a_note_of_one_thing_left_out_says_it_in_the_singular() -> None:
+    """The note of a figure that left out one panel or one combination read "1 more panels are
+    not drawn" and "1 more combinations of init are not drawn"."""
+    from vanishlab.report.layout import omitted
+
+    assert omitted(1, [], []) == "1 more panel is not drawn (the rates table lists every setting)."
+    assert omitted(0, ["init = a"], ["init"]).startswith(
+        "1 more combination of init is not drawn: (init = a)"
+    )
+    assert omitted(2, ["init = a", "init = b"], ["init"]).startswith(
+        "2 more panels are not drawn; 2 more combinations of init are not drawn: "
     )

@@ -33,6 +33,7 @@ from .format import (
     MAX_POINTS,
     hashable,
     label,
+    plural,
     py,
     setting_text,
     setting_titles,
@@ -342,13 +343,15 @@ def omitted(
     which lists every setting)."""
     parts = [columns] if columns else []
     if panels:
-        parts.append(f"{panels} more panels are not drawn")
+        parts.append(f"{plural(panels, 'more panel')} {'is' if panels == 1 else 'are'} not drawn")
     if figures:
         axes = ", ".join(label(k) for k in figure_keys)
         named = ", ".join(f"({f})" for f in figures[:NAMED_LEFT_OUT])
         if len(figures) > NAMED_LEFT_OUT:
             named += f" and {len(figures) - NAMED_LEFT_OUT} more"
-        parts.append(f"{len(figures)} more combinations of {axes} are not drawn: {named}")
+        n = len(figures)
+        more = f"{plural(n, 'more combination')} of {axes} {'is' if n == 1 else 'are'}"
+        parts.append(f"{more} not drawn: {named}")
     if not parts:
         return ""
     text = "; ".join(parts) + f" ({table} lists every setting)."
