@@ -20,7 +20,7 @@ import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.core.seeds import seeded_generator
 from vanishlab.sweep.catalog import CHRONO_T_MAX
-from vanishlab.sweep.cell import build_module, cell_inputs
+from vanishlab.sweep.cell import cell_inputs, cell_module
 from vanishlab.sweep.config import CellConfig, Sweep, parse_axis
 from vanishlab.sweep.critical import critical_gain
 from vanishlab.sweep.experiments import load_experiment
@@ -125,27 +125,27 @@ def test_gated_inits_draw_what_they_document(model):
     H, G = 5, {"lstm": 4, "gru": 3}[model]
     base = {"model": model, "hidden_size": H, "input_size": 3, "num_layers": 2, "seed": 4}
 
-    default = build_module(CellConfig(**base, init="default", gain=1.0))
+    default = cell_module(CellConfig(**base, init="default", gain=1.0))
     assert isinstance(default, nn.LSTM if model == "lstm" else nn.GRU)
     bound = 1 / math.sqrt(H)
     for p in default.parameters():
         assert p.abs().max() <= bound
-    doubled = build_module(CellConfig(**base, init="default", gain=2.0))
+    doubled = cell_module(CellConfig(**base, init="default", gain=2.0))
     for l in range(2):  # gain multiplies every gate block of W_hh and nothing else
         w1, w2 = getattr(default, f"weight_hh_l{l}"), getattr(doubled, f"weight_hh_l{l}")
         torch.testing.assert_close(w2, 2 * w1)
         for other in (f"weight_ih_l{l}", f"bias_ih_l{l}", f"bias_hh_l{l}"):
             torch.testing.assert_close(getattr(doubled, other), getattr(default, other))
 
-    ortho = build_module(CellConfig(**base, init="orthogonal", gain=1.5))
+    ortho = cell_module(CellConfig(**base, init="orthogonal", gain=1.5))
     for l in range(2):
         for block in getattr(ortho, f"weight_hh_l{l}").chunk(G):  # g Q per gate
             torch.testing.assert_close(block.T @ block, 2.25 * torch.eye(H), atol=1e-5, rtol=0)
         assert not getattr(ortho, f"bias_ih_l{l}").any()
 
     f = 1  # LSTM i, f, g, o; GRU r, z, n: the gate that keeps the old state
-    fb = build_module(CellConfig(**base, init="forget_bias"))
-    chrono = build_module(CellConfig(**base, init="chrono"))
+    fb = cell_module(CellConfig(**base, init="forget_bias"))
+    chrono = cell_module(CellConfig(**base, init="chrono"))
     for l in range(2):
         b = getattr(fb, f"bias_ih_l{l}").detach()
         assert (b[f * H : (f + 1) * H] == 1).all()
@@ -171,7 +171,7 @@ def test_every_gated_init_states_the_one_gain_rule_and_follows_it(model):
     for name in gated:
         assert INITS[name].gain_on == GAIN_RULE, name
         base = {"model": model, "init": name, "num_layers": 2, "dtype": "float64", **TINY}
-        one, other = (build_module(CellConfig(**base, gain=g)) for g in (1.0, 2.5))
+        one, other = (cell_module(CellConfig(**base, gain=g)) for g in (1.0, 2.5))
         pairs = zip(one.named_parameters(), other.named_parameters(), strict=True)
         for (key, p1), (_, p2) in pairs:
             if key.startswith("weight_hh"):  # the whole stacked W_hh: every gate block
@@ -190,7 +190,7 @@ def test_gated_init_applied_to_an_rnn_directly_is_refused_clearly(init):
 
 def test_rnn_orthogonal_weights_unchanged_by_per_gate_blocks():
     config = CellConfig(init="orthogonal", gain=1.3, num_layers=2, **TINY)
-    rnn = build_module(config)
+    rnn = cell_module(config)
     assert isinstance(rnn, nn.RNN)
     gen = seeded_generator(config.seed, "weights")  # the draws as before: whole matrices
     for l in range(2):
@@ -213,7 +213,7 @@ def test_gated_shard_equals_jacobian_norms_of_the_built_module(model, init):
     T, L = config.seq_len, config.num_layers
     assert len(frame) == T + L * (T + 1)
     assert frame["activation"].isna().all() and (frame["model"] == model).all()
-    raw = vl.jacobian_norms(build_module(config), cell_inputs(config))
+    raw = vl.jacobian_norms(cell_module(config), cell_inputs(config))
     expected = aggregate_by_hand(raw)
     got = frame.sort_values(["source", "layer", "lag"]).reset_index(drop=True)
     for col in expected.columns[3:]:

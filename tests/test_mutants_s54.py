@@ -202,7 +202,7 @@ def test_a_stack_at_its_fixed_point_is_predicted_by_its_top_layer_and_its_larges
     """``predicted_rate`` is the top layer's ln rho(D* W_hh), ``predicted_rate_layer0`` the
     largest over the layers (as at the origin); a short run is flagged short, and the stack's
     note is said."""
-    from vanishlab.sweep.cell import build_module
+    from vanishlab.sweep.cell import cell_module
     from vanishlab.sweep.cell_summary import summarize_cell
 
     config = vl.CellConfig(
@@ -220,7 +220,7 @@ def test_a_stack_at_its_fixed_point_is_predicted_by_its_top_layer_and_its_larges
     )
     frame, meta = vl.run_cell(config)
     row = summarize_cell(config, frame, status=meta["status"], reason=meta["reason"])
-    rates = fixed_point_rates(build_module(config))
+    rates = fixed_point_rates(cell_module(config))
     assert rates is not None and abs(rates[0] - rates[1]) > 1e-3
     assert row["predicted_by"] == "linear"
     assert row["predicted_rate"] == rates[-1]

@@ -418,7 +418,7 @@ def test_a_monitor_s_rows_of_several_steps_that_lost_their_record_are_refused(tm
 def _float32_and_float64_cells(tmp_path) -> tuple[pd.DataFrame, pd.DataFrame, nn.RNN]:
     """A sweep's rows of a float32 and a float64 cell at the bound (orthogonal W_hh x 4, zero
     inputs, no biases), the float32 cell's rows, and its module."""
-    from vanishlab.sweep.cell import build_module
+    from vanishlab.sweep.cell import cell_module
 
     sweep = vl.Sweep(
         hidden_size=16, input_size=4, seq_len=20, init="orthogonal", gain=(4.0,),
@@ -430,7 +430,7 @@ def _float32_and_float64_cells(tmp_path) -> tuple[pd.DataFrame, pd.DataFrame, nn
     cell = rows[rows["dtype"] == "float32"]
     config = next(c for c in sweep.cells() if c.dtype == "float32")
     assert cell["log10_spec_mean"].max() > 12  # at the bound, 4^20: a check of the rounding
-    return rows, cell, build_module(config)
+    return rows, cell, cell_module(config)
 
 
 def test_a_sweep_s_float32_rows_are_allowed_float32_s_rounding_beside_a_double_module(

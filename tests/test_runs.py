@@ -632,7 +632,7 @@ def test_an_init_that_draws_from_the_global_rng_fails_its_cells_and_leaves_the_r
 
 
 def test_cells_built_in_two_threads_at_once_do_not_see_each_others_draws(monkeypatch):
-    """Dask workers run cells in threads. build_module compares torch's global generator
+    """Dask workers run cells in threads. cell_module compares torch's global generator
     before and after the init's apply, and another thread's nn.RNN constructor drawing from it
     in between failed the cell as if its init had drawn ("init ... drew from torch's global
     random generator": 54 of 8000 builds with 4 threads). Here the main thread's constructor
@@ -642,14 +642,14 @@ def test_cells_built_in_two_threads_at_once_do_not_see_each_others_draws(monkeyp
 
     from torch import nn
 
-    from vanishlab.sweep.cell import build_module
+    from vanishlab.sweep.cell import cell_module
     from vanishlab.sweep.config import CellConfig
 
     in_apply, drawn, errors = threading.Event(), threading.Event(), []
     reset = nn.RNNBase.reset_parameters
 
     def reset_then_pause(self) -> None:
-        reset(self)  # draws from the global generator (inside build_module's fork)
+        reset(self)  # draws from the global generator (inside cell_module's fork)
         if threading.current_thread() is threading.main_thread():
             drawn.set()
             time.sleep(0.2)
@@ -666,14 +666,14 @@ def test_cells_built_in_two_threads_at_once_do_not_see_each_others_draws(monkeyp
     def other() -> None:
         config = CellConfig(init="orthogonal", **base)
         try:
-            build_module(config, Init("orthogonal", "waits", waiting_orthogonal))
+            cell_module(config, Init("orthogonal", "waits", waiting_orthogonal))
         except VanishlabError as err:
             errors.append(str(err))
 
     thread = threading.Thread(target=other)
     thread.start()
     assert in_apply.wait(5)
-    build_module(CellConfig(init="normal", **base))
+    cell_module(CellConfig(init="normal", **base))
     thread.join()
     assert errors == []
 

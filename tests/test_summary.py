@@ -446,12 +446,12 @@ def test_critical_gain_follows_an_init_replaced_in_the_registry():
 
 
 def _summary_of(config: vl.CellConfig) -> tuple[dict, torch.nn.RNN, torch.Tensor]:
-    from vanishlab.sweep.cell import build_module, cell_inputs
+    from vanishlab.sweep.cell import cell_inputs, cell_module
     from vanishlab.sweep.cell_summary import summarize_cell
 
     frame, meta = vl.run_cell(config)
     row = summarize_cell(config, frame, status=meta["status"], reason=meta["reason"])
-    return row, build_module(config), cell_inputs(config)
+    return row, cell_module(config), cell_inputs(config)
 
 
 @pytest.mark.parametrize("seed", [0, 1])  # seed 0: layer 1's ρ is the larger; seed 1: layer 0's
@@ -675,7 +675,7 @@ def test_relu_divergence_is_said_with_the_gain_where_the_inits_weights_diverge()
 def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
     # Per-cell quantities belong to the cell: the pure per-cell function, given what run_cell
     # returns (and the module and inputs it measured), gives the run summary's row exactly.
-    from vanishlab.sweep.cell import build_module, cell_inputs
+    from vanishlab.sweep.cell import cell_inputs, cell_module
     from vanishlab.sweep.cell_summary import summarize_cell
 
     run, s = smoke
@@ -688,7 +688,7 @@ def test_a_cell_summarised_alone_equals_its_row_in_the_run(smoke):
             frame,
             status=meta["status"],
             reason=meta["reason"],
-            rnn=build_module(config),
+            rnn=cell_module(config),
             x=cell_inputs(config),
         )
         assert tuple(row) == sm.SUMMARY_COLUMNS

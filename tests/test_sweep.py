@@ -25,7 +25,7 @@ from _stops import stops_at_their_defaults
 import vanishlab as vl
 from vanishlab.cli.stops import stop_word
 from vanishlab.sweep import store
-from vanishlab.sweep.cell import _log_stats, build_module, cell_inputs
+from vanishlab.sweep.cell import _log_stats, cell_inputs, cell_module
 from vanishlab.sweep.commands import sweep_command
 from vanishlab.sweep.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.sweep.experiments import Experiment, list_experiments, load_experiment
@@ -61,7 +61,7 @@ def test_run_cell_aggregates_the_engine_frame():
     assert meta["cell_id"] == config.cell_id and meta["config"] == config.to_dict()
 
     # The same numbers from the public per-sample frame, aggregated by hand.
-    raw = vl.jacobian_norms(build_module(config), cell_inputs(config))
+    raw = vl.jacobian_norms(cell_module(config), cell_inputs(config))
     expected = aggregate_by_hand(raw)
     got = frame.sort_values(["source", "layer", "lag"]).reset_index(drop=True)
     for col in expected.columns[3:]:
@@ -275,7 +275,7 @@ def test_seed_drives_weights_and_inputs_common_random_numbers():
     a = CellConfig(**TINY, init="normal", gain=0.5)
     b = CellConfig(**TINY, init="normal", gain=2.0)
     assert torch.equal(cell_inputs(a), cell_inputs(b))  # same inputs across gains
-    wa, wb = build_module(a).weight_hh_l0, build_module(b).weight_hh_l0
+    wa, wb = cell_module(a).weight_hh_l0, cell_module(b).weight_hh_l0
     torch.testing.assert_close(4 * wa, wb)  # same base matrix, scaled
     c = CellConfig(**TINY, init="normal", gain=0.5, seed=1)
     assert not torch.equal(cell_inputs(a), cell_inputs(c))

@@ -63,12 +63,12 @@ def test_the_docs_mixed_settings_sixth_settling_seed_is_rated_at_its_fixed_point
     every one of the first" failed in all four rounds and fixed_point_rates gave None (5 of
     8 seeds predicted at their point, the docs' theory cell "linear (6 of 8 seeds)" read
     "(5 of 8)"). Independently: 5,000 plain steps reach the point, rho(D* W_hh) = e^rate."""
-    from vanishlab.sweep.cell import build_module
+    from vanishlab.sweep.cell import cell_module
 
     config = vl.CellConfig(
         activation="tanh", init="default", gain=2.0, hidden_size=64, input_std=0.0, seed=6
     )
-    rnn = build_module(config).double()
+    rnn = cell_module(config).double()
     independent = _independent_fixed_point_rate(rnn)
     assert independent == pytest.approx(-0.0115712, abs=1e-6)
     assert fixed_point_rates(rnn) == [pytest.approx(independent, abs=1e-10)]

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.sweep.cell import build_module
+from vanishlab.sweep.cell import cell_module
 
 # (activation, gain, input_var, bias_var, q*, rate = 0.5 ln chi_1): scipy quad + brentq
 INDEPENDENT = [
@@ -140,7 +140,7 @@ def test_an_undriven_cell_with_biases_is_predicted_at_its_fixed_point(tmp_path, 
         batch=2,
         seed=0,
     )
-    want = _undriven_fixed_point_rate(build_module(config))
+    want = _undriven_fixed_point_rate(cell_module(config))
     assert row["predicted_rate"] == pytest.approx(want, abs=1e-9)
     assert abs(row["rate"] - row["predicted_rate"]) < 0.005
     # the mean field it predicted before, kept in mf_rate, is much further off at this width

@@ -42,7 +42,7 @@ from torch import nn
 
 import vanishlab as vl
 from vanishlab.analysis import gaussian
-from vanishlab.sweep.cell import build_module
+from vanishlab.sweep.cell import cell_module
 
 F64 = torch.float64
 
@@ -333,7 +333,7 @@ def test_pascanu_check_on_a_sweep_cell() -> None:
     cfg = vl.CellConfig(hidden_size=12, input_size=3, seq_len=20, num_layers=2, batch=3)
     frame, meta = vl.run_cell(cfg)
     assert meta["status"] == "ok"
-    checked = vl.check_pascanu(build_module(cfg), frame)
+    checked = vl.check_pascanu(cell_module(cfg), frame)
     assert len(checked) == len(frame) and not checked["violated"].any()
 
 

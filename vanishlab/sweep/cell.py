@@ -52,8 +52,8 @@ from .inits import INITS, Init
 
 __all__ = [
     "aggregate_samples",
-    "build_module",
     "cell_inputs",
+    "cell_module",
     "empty_frame",
     "pinned_numerics",
 ]
@@ -90,7 +90,7 @@ def _flushes_denormals() -> bool:
     return torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0
 
 
-def build_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
+def cell_module(config: CellConfig, init: Init | None = None) -> nn.RNNBase:
     """The cell's ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (its ``model``), initialised from its
     seed (see the module docstring). Raises VanishlabError for an init that does not apply to
     the model (a registered init object given here bypasses the grid's check)."""

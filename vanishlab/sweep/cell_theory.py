@@ -26,7 +26,7 @@ from ..analysis.pascanu import check_pascanu, pascanu_bound
 from ..core.lyapunov import lyapunov_spectrum
 from ..core.seeds import seeded_generator
 from ..errors import NonFiniteStateError
-from .cell import build_module, cell_inputs, pinned_numerics
+from .cell import cell_inputs, cell_module, pinned_numerics
 from .config import CellConfig
 from .critical import critical_gain, lower_layer_diverges, relu_divergence
 from .prediction import (
@@ -67,7 +67,7 @@ def cell_predictions(
     model = config.model
     with pinned_numerics(), torch.no_grad():
         if rnn is None:
-            rnn = build_module(config)
+            rnn = cell_module(config)
         if x is None:
             x = cell_inputs(config)
         if model == "rnn":

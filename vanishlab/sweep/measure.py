@@ -3,7 +3,7 @@
 :func:`run_cell` is the whole of a cell's work, done in whatever process runs the cell (this
 one, a local worker, a Dask worker):
 
-1. build the cell's module and inputs from its seed (:func:`vanishlab.sweep.cell.build_module`,
+1. build the cell's module and inputs from its seed (:func:`vanishlab.sweep.cell.cell_module`,
    :func:`vanishlab.sweep.cell.cell_inputs`);
 2. measure the exact log10 Frobenius and spectral norms of dh^{top}_{T-1} / d(state or input)
    at every lag (:func:`vanishlab.core.engine.jacobian_log_norms`) and aggregate them over the
@@ -32,7 +32,7 @@ from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
 from ..errors import MemoryRefusedError, NonFiniteStateError, both_words, traceback_wanted
 from . import store, train_cell
-from .cell import aggregate_samples, build_module, cell_inputs, empty_frame, pinned_numerics
+from .cell import aggregate_samples, cell_inputs, cell_module, empty_frame, pinned_numerics
 from .cell_summary import summarize_cell, with_training
 from .config import CellConfig
 from .files import as_flag
@@ -61,7 +61,7 @@ def _built(config: CellConfig, init: Init | None) -> tuple[Any, torch.Tensor]:
         (a, v) for a, v in (("gain", config.gain), ("input_std", config.input_std)) if v > limit
     ]
     try:
-        rnn = build_module(config, init)
+        rnn = cell_module(config, init)
         x = cell_inputs(config)
     except (RuntimeError, OverflowError, ValueError):
         if not huge:

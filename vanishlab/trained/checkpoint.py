@@ -29,7 +29,7 @@ from torch import nn
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
 from .archive import sha256_file
-from .spec import GATES, MODULES, PARAM, RecurrentSpec, build_module, infer_spec
+from .spec import GATES, MODULES, PARAM, RecurrentSpec, infer_spec, module_from_weights
 from .state_dict import find_recurrent, find_state_dict, module_label
 from .torch_file import load_file, load_tensor_file
 
@@ -37,10 +37,10 @@ __all__ = [
     "GATES",
     "Checkpoint",
     "RecurrentSpec",
-    "build_module",
     "find_recurrent",
     "infer_spec",
     "load_tensor_file",
+    "module_from_weights",
     "read_checkpoint",
     "sha256_file",
 ]
@@ -95,7 +95,7 @@ class Checkpoint:
     def build(self, *, batch_first: bool = False) -> nn.RNNBase:
         """The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with these weights, on the CPU."""
         try:
-            return build_module(self.spec, self.weights, batch_first=batch_first)
+            return module_from_weights(self.spec, self.weights, batch_first=batch_first)
         except VanishlabError as err:  # said which weight, not which file
             raise VanishlabError(f"checkpoint {self.path}: {err}") from None
 

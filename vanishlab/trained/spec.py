@@ -28,7 +28,7 @@ from ..core.cells import GATE_BLOCKS
 from ..errors import VanishlabError
 from ..sweep.config import axis
 
-__all__ = ["GATES", "MODULES", "PARAM", "RecurrentSpec", "build_module", "infer_spec"]
+__all__ = ["GATES", "MODULES", "PARAM", "RecurrentSpec", "infer_spec", "module_from_weights"]
 
 GATES: dict[int, str] = {blocks: model for model, blocks in GATE_BLOCKS.items()}
 """Gate blocks stacked in the rows of the weights -> model kind."""
@@ -226,7 +226,7 @@ def infer_spec(
     )
 
 
-def build_module(
+def module_from_weights(
     spec: RecurrentSpec, weights: Mapping[str, torch.Tensor], *, batch_first: bool = False
 ) -> nn.RNNBase:
     """The module of ``spec`` holding ``weights`` (strict: every parameter, nothing else).
