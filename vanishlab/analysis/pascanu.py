@@ -38,7 +38,7 @@ from ..core.tensor_checks import check_finite
 from .activations import GAMMA
 from .linear import refuse_gated
 from .norm_frame import checked_lags, index_as_columns, norm_values
-from .pascanu_records import check_same_weights, rounding_eps, row_text
+from .pascanu_records import check_frame_module, rounding_eps, row_text
 
 __all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
 
@@ -327,7 +327,7 @@ def check_pascanu(
     # lag column", and a sample there was dropped from the rows returned: named levels are
     # read as columns, as fit_decay reads them, and the frame's own index is given back.
     given, frame = frame, index_as_columns(frame)
-    check_same_weights(rnn, frame, given.attrs)
+    check_frame_module(rnn, frame, given.attrs)
     spec_col = next((c for c in ("log10_spec", "log10_spec_mean") if c in frame.columns), None)
     fro_col = next((c for c in ("log10_fro", "log10_fro_mean") if c in frame.columns), None)
     if spec_col is None and fro_col is None:

@@ -19,7 +19,7 @@ from ..core.inputs import FLOAT_DTYPE_NAMES, module_weight
 from ..core.weights_attr import DTYPE_COLUMN, MONITOR_STEP, STEP_WEIGHTS_ATTR, step_cells
 from ..errors import VanishlabError
 
-__all__ = ["check_same_weights", "rounding_eps", "row_text"]
+__all__ = ["check_frame_module", "rounding_eps", "row_text"]
 
 
 def row_text(frame: pd.DataFrame, at: int) -> str:
@@ -220,7 +220,7 @@ def _refuse_unrecorded_concat(frame: pd.DataFrame) -> None:
     )
 
 
-def check_same_weights(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str, Any]) -> None:
+def check_frame_module(rnn: torch.nn.RNN, frame: pd.DataFrame, attrs: dict[str, Any]) -> None:
     """Refuse a frame whose ``attrs`` say it was measured on other weights than ``rnn``'s: its
     norms were checked against this module's bound, and "within the bound" said nothing; and
     one whose rows cannot be told to be one module's (:func:`_steps_record`,

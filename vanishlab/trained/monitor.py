@@ -61,7 +61,7 @@ from .monitor_dir import check_earlier, moved_refused, moved_steps, new_manifest
 from .monitor_measure import measure_step
 from .monitored import check_same_module, clone_tensors, find_module, tensor_digest
 from .step_args import chance_number, check_loss, loss_number
-from .step_order import STEP_MAX, check_not_back, check_same_weights, none_recorded
+from .step_order import STEP_MAX, check_not_back, check_recorded_step_weights, none_recorded
 
 __all__ = ["MONITOR", "JacobianMonitor", "find_module"]
 
@@ -335,7 +335,7 @@ class JacobianMonitor:
         # (A plain nn.RNN, LSTM or GRU has none: the digest of its parameters, as before.)
         weights = tensor_digest(*self.module.parameters(), *self.module.buffers())
         if cid in self._done:
-            check_same_weights(
+            check_recorded_step_weights(
                 n, weights, self._manifest["steps"], self._recorded_here, self.out, self.out_flag
             )
             return None

@@ -1,8 +1,8 @@
 """A monitor's step numbers: each a new one counting up within a ``with`` block
 (:func:`check_not_back`), a step recorded again skipped only from the same weights
-(:func:`check_same_weights`), and the way on for training that went back to a checkpoint,
-which both refusals name; and what a monitor that recorded no step says of the steps it
-was given (:func:`none_recorded`).
+(:func:`check_recorded_step_weights`), and the way on for training that went back to a
+checkpoint, which both refusals name; and what a monitor that recorded no step says of the
+steps it was given (:func:`none_recorded`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import VanishlabError
 
-__all__ = ["STEP_MAX", "check_not_back", "check_same_weights", "none_recorded"]
+__all__ = ["STEP_MAX", "check_not_back", "check_recorded_step_weights", "none_recorded"]
 
 STEP_MAX = 2**63 - 1
 """The largest step number (the shards' ``step`` column is int64)."""
@@ -32,7 +32,7 @@ def check_not_back(n: int, recorded_here: set[int], out: Path, out_flag: str) ->
         )
 
 
-def check_same_weights(
+def check_recorded_step_weights(
     n: int,
     weights: str,
     steps: dict[str, Any],
