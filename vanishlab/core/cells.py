@@ -6,7 +6,7 @@ draws, its measurement and memory estimates, and a trained model's measurement a
 
 from __future__ import annotations
 
-__all__ = ["BIDIRECTIONAL_HINT", "GATE_BLOCKS", "MODELS", "RUN_SOURCES", "gate_blocks"]
+__all__ = ["BIDIRECTIONAL_HINT", "GATE_BLOCKS", "MODELS", "RUN_SOURCES", "gate_count"]
 
 #: Gate blocks stacked in the rows of each weight, by model: nn.RNN has one (the whole matrix),
 #: nn.GRU three (r, z, n), nn.LSTM four (i, f, g, o), in PyTorch's order.
@@ -19,7 +19,7 @@ MODELS: tuple[str, ...] = tuple(GATE_BLOCKS)
 RUN_SOURCES: tuple[str, ...] = ("state", "input")
 
 
-def gate_blocks(mode: str) -> int:
+def gate_count(mode: str) -> int:
     """:data:`GATE_BLOCKS` of a module's ``mode`` (``nn.RNNBase.mode``: ``"RNN_TANH"``,
     ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``)."""
     return GATE_BLOCKS.get(mode.lower(), 1)

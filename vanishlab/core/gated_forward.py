@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .cells import gate_blocks
+from .cells import gate_count
 from .forward import (
     check_finite_states,
     flush_digitless,
@@ -84,7 +84,7 @@ class GatedInputs(Shapes):
 
     @property
     def gates(self) -> int:
-        return gate_blocks(self.mode)
+        return gate_count(self.mode)
 
 
 def check_gated(module: object) -> nn.LSTM | nn.GRU:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import global_rng
-from .cells import BIDIRECTIONAL_HINT, gate_blocks
+from .cells import BIDIRECTIONAL_HINT, gate_count
 from .own_forward import base_name, check_own_forward
 from .tensor_checks import check_finite, check_sequence, check_state, token_ids_advice
 from .wrapped import wrong_module
@@ -243,7 +243,7 @@ def forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
     compute a parametrized weight, advancing its buffers) or no tensor, ``ValueError`` for one
     whose shape is not the module's (torch's own "mat1 and mat2 shapes cannot be multiplied"
     named none)."""
-    rows, size, width = gate_blocks(module.mode) * module.hidden_size, module.input_size, 0
+    rows, size, width = gate_count(module.mode) * module.hidden_size, module.input_size, 0
     names, weights = set(dir(module)), {}
     for layer in range(module.num_layers):
         width = size if layer == 0 else module.hidden_size

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from ..core.cells import gate_blocks
+from ..core.cells import gate_count
 from ..errors import VanishlabError
 from .catalog import CHRONO_T_MAX, FORGET_BIAS, kaiming_std, xavier_std
 
@@ -97,7 +97,7 @@ def kaiming_normal(rnn: nn.RNN, gain: float, gen: torch.Generator) -> None:
 
 @torch.no_grad()
 def orthogonal(rnn: nn.RNNBase, gain: float, gen: torch.Generator) -> None:
-    G = gate_blocks(rnn.mode)  # per gate block: an RNN's one block is the whole matrix
+    G = gate_count(rnn.mode)  # per gate block: an RNN's one block is the whole matrix
     for w_ih, w_hh, biases in _layers(rnn):
         for block in w_ih.chunk(G):
             nn.init.orthogonal_(block, gain=1.0, generator=gen)
@@ -132,7 +132,7 @@ def _gated_weights(
     """PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) weights, W_hh times gain; zero biases.
     ``init``: the name of the init that sets gate biases on them, which a refusal names (as
     a grid's refusal of it does: "this init" named none)."""
-    if gate_blocks(rnn.mode) == 1:
+    if gate_count(rnn.mode) == 1:
         raise VanishlabError(
             f"init {init!r} is for gated cells (LSTM, GRU): it was applied to {type(rnn).__name__}"
         )
