@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import VanishlabError, on_command_line, traceback_wanted
 from ..sweep.manifest_digest import changes_said
 from .disk_words import WRITE_ERRNOS, os_error_text
-from .memory_words import memory_refused
+from .memory_words import environment_refusal
 from .output import broken_pipe, fail, interrupted, note
 from .stops import Terminated, stop_word, terminable
 
@@ -108,7 +108,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             left = _after(stopped) if err.errno in WRITE_ERRNOS else ""  # what is kept
             raise fail(f"{os_error_text(err)}{f'; {left}' if left else ''}") from None
         except (MemoryError, ImportError, RuntimeError, SystemError) as err:
-            refused = memory_refused(err)
+            refused = environment_refusal(err)
             if refused is None or traceback_wanted():
                 raise  # a bug: its traceback
             left = _after(stopped)

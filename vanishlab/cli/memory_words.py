@@ -1,6 +1,7 @@
-"""The words of an environment that refused a command memory, a thread or a library's mapping
-(:func:`memory_refused`): one line, not a traceback, where it is the environment's doing and not
-a bug; a library on a file system mounted ``noexec`` is said as such, never as memory.
+"""The words of an environment that refused a command memory, a thread or a library's
+mapping (:func:`environment_refusal`): one line, not a traceback, where it is the environment's
+doing and not a bug; a library on a file system mounted ``noexec`` is said as such, never as
+memory.
 
 The standard library only (and, without torch, the words of torch's CPU allocator).
 """
@@ -12,10 +13,10 @@ import re
 
 from ..core.allocation import CPU_ALLOCATOR_FAILED
 
-__all__ = ["memory_refused"]
+__all__ = ["environment_refusal"]
 
 
-def memory_refused(err: BaseException) -> str | None:
+def environment_refusal(err: BaseException) -> str | None:
     """One line for ``err`` where it is the environment refusing memory, not a bug; else None.
 
     Under an address-space limit (``ulimit -v``, a batch system's memory cap) or on a machine
@@ -45,7 +46,7 @@ def memory_refused(err: BaseException) -> str | None:
         )
     if isinstance(err, SystemError):  # a C function that returned with a MemoryError set
         cause = err.__cause__
-        return memory_refused(cause) if isinstance(cause, MemoryError | RuntimeError) else None
+        return environment_refusal(cause) if isinstance(cause, MemoryError | RuntimeError) else None
     if isinstance(err, MemoryError):
         what = f"MemoryError{f': {text}' if text else ''}"
     elif mapped:
