@@ -317,7 +317,7 @@ def test_a_new_axis_is_one_entry_in_the_table(monkeypatch):
 
     monkeypatch.setattr(cli_sweep, "variant", variant, raising=False)
     app = _Typer()
-    app.command(name="sweep")(cli_sweep.sweep_command(axes.table, axes.parse))
+    app.command(name="sweep")(cli_sweep.make_sweep_command(axes.table, axes.parse))
     app.command(name="other")(lambda: None)  # a group, as the real application is
     help_text = CliRunner().invoke(app, ["sweep", "--help"], terminal_width=200).stdout
     assert "--dummy-depth" in help_text and "Dummy depths." in help_text

@@ -7,7 +7,7 @@ directory's, ``vanishlab/experiments/`` the installed copy of ``experiments/``);
 path is said to hold (```sweep/config.py``'s ``AXIS_TABLE``` or ``report/view.py``'s
 ``RunView``): defined there at the top level, or in one of its classes; every test
 function it names (``test_...``); every dotted name of the package (``schema.shard_schema``,
-``RunView.table_axes``, ``cli.sweep.sweep_command``, and the data flow's
+``RunView.table_axes``, ``cli.sweep.make_sweep_command``, and the data flow's
 ``sweep.measure.run_cell``): its module, and the name in it, or a class and its member; and
 every plain name in backticks in a row of the layer table (``gram``, ``summarize_cell``): a
 module or a name the package defines, or one of the few names from outside it (:data:`OUTSIDE`).
@@ -116,7 +116,7 @@ def _classes() -> dict[str, frozenset[str]]:
 def _dotted_found(name: str) -> bool:
     """Whether the package holds ``name``: ``Class.member``, or a module, in full or by its
     last parts where no other module ends so (``sweep.memory``, ``manifest``), and then a
-    name it defines and, for a class, one of its members (``cli.sweep.sweep_command``,
+    name it defines and, for a class, one of its members (``cli.sweep.make_sweep_command``,
     ``sweep.config.Sweep.cells``)."""
     parts = name.split(".")
     if parts[0] in _classes():
@@ -244,9 +244,9 @@ def test_a_stale_dotted_name_or_layer_table_name_is_caught() -> None:
     assert stale_dotted_and_table_names("`RunView.table_axis`, `RunView.table_order`") == [
         "no such name: RunView.table_axis"
     ]
-    assert stale_dotted_and_table_names("`schema.shard_schemas` `cli.sweep.sweep_command`") == [
-        "no such name: schema.shard_schemas"
-    ]
+    assert stale_dotted_and_table_names(
+        "`schema.shard_schemas` `cli.sweep.make_sweep_command`"
+    ) == ["no such name: schema.shard_schemas"]
     flow = "## Data flow\n\n```\nx ──sweep.measure.run_cells──▶ y\n```\n"
     assert stale_dotted_and_table_names(flow) == ["no such name: sweep.measure.run_cells"]
     row = "| 1 | `vanishlab/core/` | `gram` (norms), `grams` (none), `frame` | errors |"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from vanishlab.sweep.commands import sweep_command
+from vanishlab.sweep.commands import reproducing_command
 from vanishlab.sweep.experiments import load_experiment, variant
 
 MODULE = '''"""Both models; its smoke variant the RNN alone."""
@@ -33,7 +33,7 @@ def test_a_smoke_variant_s_command_pins_an_axis_its_smoke_sets_to_the_default(tm
     exp = load_experiment(str(path))
     smoke = variant(exp, smoke=True)
     assert smoke.base == exp.sweep and smoke.sweep.axes()["model"] == ("rnn",)
-    assert _flags(sweep_command(smoke, tmp_path / "run", "r")).get("--model") == "rnn"
+    assert _flags(reproducing_command(smoke, tmp_path / "run", "r")).get("--model") == "rnn"
 
 
 def test_a_variant_varied_again_keeps_the_module_s_sweep_as_its_base(tmp_path):
@@ -42,4 +42,4 @@ def test_a_variant_varied_again_keeps_the_module_s_sweep_as_its_base(tmp_path):
     once = variant(exp, overrides={"model": ("rnn",)})
     twice = variant(once, overrides={"seed": (1,)})
     assert once.base == twice.base == exp.sweep
-    assert _flags(sweep_command(twice, tmp_path / "run", "r")).get("--model") == "rnn"
+    assert _flags(reproducing_command(twice, tmp_path / "run", "r")).get("--model") == "rnn"

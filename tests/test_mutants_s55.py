@@ -5,7 +5,7 @@ and passes on the code as it is.
 Mutants tried / killed by the tests before / killed with these (2026-12-06; each run against
 the test files of its code, ``pytest -x -p no:randomly -m "not slow"``):
   gated_forward._digitless_products, its uses in _lstm_layer, _gru_layer     12 /  6 /  9
-  commands.sweep_command, _name_word, with_name, with_out; run_manifest     13 /  6 / 12
+  commands.reproducing_command, _name_word, with_name, with_out; run_manifest     13 /  6 / 12
   cpu.cpu_text, CPU_SETTINGS, package_versions' "cpu"                        10 /  4 /  9
   line_style.style_marker, figures.palette, _legend_entries, _draw_curves,
   _draw_curve, _every_few (colours round again with shapes, 7 to 18 lines)  20 / 15 / 20
@@ -158,12 +158,12 @@ def test_an_lstm_grid_s_command_gives_no_activation_and_replays(tmp_path, monkey
     """The recorded command names every axis but one that applies to none of the grid's
     models: ``--activation tanh`` beside ``--model lstm``, which ``sweep`` refuses (the tests of
     the commands swept RNN grids only, so writing it passed)."""
-    from vanishlab.sweep.commands import sweep_command
+    from vanishlab.sweep.commands import reproducing_command
     from vanishlab.sweep.experiments import load_experiment
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "study.py").write_text(LSTM_STUDY)
-    words = shlex.split(sweep_command(load_experiment("study.py"), "run", "study"))
+    words = shlex.split(reproducing_command(load_experiment("study.py"), "run", "study"))
     assert "--activation" not in words and words[words.index("--model") + 1] == "lstm"
     result = CliRunner().invoke(app, [*words[1:], "--dry-run"])
     assert result.exit_code == 0, result.output

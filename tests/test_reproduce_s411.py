@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.sweep import commands
-from vanishlab.sweep.commands import sweep_command, with_name
+from vanishlab.sweep.commands import reproducing_command, with_name
 from vanishlab.sweep.config import AXES
 from vanishlab.sweep.experiments import DEFAULT_EXPERIMENT, load_experiment
 
@@ -55,7 +55,7 @@ def _dry_run_axes(words: list[str]) -> dict[str, str]:
 
 def test_every_axis_is_a_flag_of_the_recorded_command(tmp_path):
     """The quick grid's command names every axis, so a later default cannot move it."""
-    words = shlex.split(sweep_command(DEFAULT_EXPERIMENT, tmp_path / "run", "r"))
+    words = shlex.split(reproducing_command(DEFAULT_EXPERIMENT, tmp_path / "run", "r"))
     for axis in AXES:
         assert "--" + axis.replace("_", "-") in words, axis
 
@@ -63,7 +63,7 @@ def test_every_axis_is_a_flag_of_the_recorded_command(tmp_path):
 def test_a_command_replayed_after_its_module_was_edited_sweeps_the_same_grid(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "study.py").write_text(MODULE)
-    command = sweep_command(load_experiment("study.py"), "run", "study")
+    command = reproducing_command(load_experiment("study.py"), "run", "study")
     before = _dry_run_axes(shlex.split(command)[1:])
     assert before["model"] == "rnn" and before["train_steps"] == "0"
     (tmp_path / "study.py").write_text(EDITED)  # the next study, in the same file

@@ -26,7 +26,7 @@ import vanishlab as vl
 from vanishlab.cli.stops import stop_word
 from vanishlab.sweep import store
 from vanishlab.sweep.cell import _log_stats, cell_inputs, cell_module
-from vanishlab.sweep.commands import sweep_command
+from vanishlab.sweep.commands import reproducing_command
 from vanishlab.sweep.config import QUICK_SWEEP, CellConfig, Sweep
 from vanishlab.sweep.experiments import Experiment, list_experiments, load_experiment
 from vanishlab.sweep.runner import plan_sweep
@@ -677,7 +677,7 @@ KILL_GRID = Sweep(
 
 def _start_cli(grid: Sweep, out: Path, workers: int) -> subprocess.Popen:
     # The command the manifest records, run as a user would: it must reproduce the grid.
-    command = sweep_command(Experiment(name="kill", description="", sweep=grid), out, "kill")
+    command = reproducing_command(Experiment(name="kill", description="", sweep=grid), out, "kill")
     args = shlex.split(command)[2:]
     code = "from vanishlab.cli import app; app()"
     return subprocess.Popen(
@@ -918,7 +918,9 @@ def test_a_stop_at_any_instant_is_one_line_and_its_status(tmp_path, name, after,
     # line. At 0.05 s typer was building its commands. SIGTERM killed the sweep at once, and
     # multiprocessing's resource tracker printed warnings about leaked semaphores.
     sig = getattr(signal, name)
-    command = sweep_command(Experiment(name="kill", description="", sweep=KILL_GRID), tmp_path, "k")
+    command = reproducing_command(
+        Experiment(name="kill", description="", sweep=KILL_GRID), tmp_path, "k"
+    )
     args = shlex.split(command)[2:]
     proc = subprocess.Popen(
         [sys.executable, "-m", "vanishlab", "sweep", *args, "--workers", "2"],

@@ -7,7 +7,7 @@ the experiment (none: the quick default grid), names the run after its own grid
 ``--dry-run`` prints the resolved grid, its memory and its time through
 :func:`vanishlab.sweep.plan.plan_sweep` (:mod:`.dry_run`) and runs nothing.
 
-Its axis flags are not written here: :func:`sweep_command` puts one option per entry of
+Its axis flags are not written here: :func:`make_sweep_command` puts one option per entry of
 :data:`vanishlab.sweep.config.AXIS_TABLE` (:mod:`.sweep_flags`: flag, help, metavar ``LIST``)
 in the command's signature, which typer reads; ``--seeds N`` comes just before ``--seed``. The
 axis table imports no torch, so ``vanishlab --help`` stays fast.
@@ -33,14 +33,14 @@ from .listings import experiments, inits
 from .params import Quiet, path_option, single
 from .sweep_flags import axis_overrides, axis_parameters, positive
 
-__all__ = ["axis_overrides", "experiments", "inits", "sweep", "sweep_command"]
+__all__ = ["axis_overrides", "experiments", "inits", "make_sweep_command", "sweep"]
 
 DRY_RUN_ADVICE = " (--dry-run checks them without running anything)"
 """What the command adds to a refusal of a cell too large for memory: ``vl.run_sweep``, which
 refuses it in the same words, has no ``--dry-run``, and a dry run is not pointed to itself."""
 
 
-def sweep_command(
+def make_sweep_command(
     table: Sequence[Axis] = AXIS_TABLE,
     parse: Callable[[str, str], tuple[Any, ...]] = parse_axis,
 ) -> Callable[..., None]:
@@ -243,7 +243,7 @@ def _kept(run_dir: Path) -> str:
     return kept_line(run_dir)
 
 
-sweep = app.command(name="sweep")(sweep_command())
+sweep = app.command(name="sweep")(make_sweep_command())
 
 # The listings, registered after sweep: ``vanishlab --help`` lists them in this order.
 app.command()(inits)

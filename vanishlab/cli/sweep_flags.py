@@ -3,7 +3,7 @@
 before ``--seed``, and the values given, parsed (a flag given twice adds its values); and a
 count option's value (``--seeds``, ``--workers``), at least 1.
 
-:func:`vanishlab.cli.sweep.sweep_command` puts these options in the command's signature, which
+:func:`vanishlab.cli.sweep.make_sweep_command` puts these options in the command's signature, which
 typer reads. The axis table imports no torch, so ``vanishlab --help`` stays fast.
 """
 

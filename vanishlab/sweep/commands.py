@@ -19,7 +19,7 @@ from .grid_text import applies_to_no_model
 if TYPE_CHECKING:
     from .experiments import Experiment
 
-__all__ = ["command_text", "sweep_command", "with_name", "with_out"]
+__all__ = ["command_text", "reproducing_command", "with_name", "with_out"]
 
 
 def _value_text(value: Any) -> str:
@@ -28,7 +28,7 @@ def _value_text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def sweep_command(
+def reproducing_command(
     exp: Experiment, out: str | os.PathLike[str], name: str, *, force: bool = False
 ) -> str:
     """The shell command that reproduces a run: every axis explicit, so the grid is pinned
@@ -53,11 +53,11 @@ def sweep_command(
 
 def _name_word(command: str) -> tuple[list[str], int] | None:
     """``command``'s words and the index of the one that gives the run's name (``--name``
-    followed by its value, or ``--name=X``); None for text that :func:`sweep_command` cannot
+    followed by its value, or ``--name=X``); None for text that :func:`reproducing_command` cannot
     have written, or a command whose name cannot be told (a bare ``--name`` at the end), and
     ``(words, len(words))`` for one of its commands without a name.
 
-    :func:`sweep_command` writes ``--name`` last but for ``--force``, so the last ``--name``
+    :func:`reproducing_command` writes ``--name`` last but for ``--force``, so the last ``--name``
     with a value is the run's name; an earlier one can only be another option's value (``--out
     --name``). Text of another origin (another program, a line that is not in ``shlex.join``'s
     form: comments, ``$HOME``, ``&&``, two lines) is None.
@@ -77,7 +77,7 @@ def _name_word(command: str) -> tuple[list[str], int] | None:
 
 
 def with_name(command: str, name: str) -> str:
-    """``command`` (one of :func:`sweep_command`'s) with its ``--name`` value set to ``name``
+    """``command`` (one of :func:`reproducing_command`'s) with its ``--name`` value set to ``name``
     (:func:`_name_word`: a command without one gets it; text of another origin is left as it
     is)."""
     found = _name_word(command)
@@ -89,7 +89,7 @@ def with_name(command: str, name: str) -> str:
 
 
 def with_out(command: str, out: str | os.PathLike[str]) -> str:
-    """``command`` (one of :func:`sweep_command`'s, which writes ``--out DIR`` just before the
+    """``command`` (one of :func:`reproducing_command`'s, which writes ``--out DIR`` just before the
     run's ``--name``) with that ``DIR`` set to ``out``; a command not in that form is left as it
     is. A run extended with ``--force`` from another path than its first command's (the folder
     moved, ``mv runs/x runs/fig2``) gets every command's ``--out`` set to the new one: replayed

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import VanishlabError
 from . import store
-from .commands import sweep_command, with_name, with_out
+from .commands import reproducing_command, with_name, with_out
 from .config import AXES, grids_ids
 from .experiments import Experiment
 from .files import path_name
@@ -142,7 +142,7 @@ def sweep_manifest(
         # Extended from another path (the folder moved): replayed, commands naming the old
         # folder and the new one split the run in two, so every one names this invocation's.
         commands = [with_out(c, out) for c in commands]
-        commands.append(sweep_command(exp, out, label, force=bool(commands)))
+        commands.append(reproducing_command(exp, out, label, force=bool(commands)))
     all_ids = grids_ids(grids)
     manifest = {
         "format": store.FORMAT,
