@@ -151,6 +151,21 @@ def test_modules_are_small():
     assert not {n: k for n, k in big.items() if k > 500}, "split these modules"
 
 
+def test_no_public_function_or_class_name_is_defined_in_two_modules():
+    """One name, one definition: ``build_module``, ``check_same_weights``, ``gate_blocks``,
+    ``memory_refused`` and ``sweep_command`` were each defined in two unrelated modules, doing
+    different things (a cell's module from its seed and a checkpoint's from its weights; a
+    skipped step's weights and a frame's module; a mode's number of gate blocks and their
+    weighted sum; ...), so that a name read in one module said nothing of which it was."""
+    where: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        for node in ast.parse(path.read_text()).body:
+            defines = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            if isinstance(node, defines) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(name)
+    assert {n: ms for n, ms in where.items() if len(ms) > 1} == {}
+
+
 def test_no_module_imports_another_modules_private_names():
     """A name one module uses from another is public (in that module's ``__all__``): the splits
     of stops 46 and 47 left 19 underscore names imported across modules."""
