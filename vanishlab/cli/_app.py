@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
-from ..sweep.files import as_text
+from ..sweep.files import as_text, line_text
 from .command_errors import RESUMABLE, finished, stop_leaves, user_errors
 from .disk_words import os_error_text, stdout_error_text
 from .help_text import narrow_terminal, no_flag_metavars, plain_help, reflowed, unbraced
@@ -178,6 +178,32 @@ class _Plain(_OneLineUsage):
 
 class _Command(_Plain, TyperCommand):
     _typer = TyperCommand
+
+    def parse_args(self, ctx: Any, args: list[str]) -> Any:
+        # --help answers at once (is_eager), before the parser finds a word left over:
+        # `vanishlab inits --help extra` printed the help and exited 0, where a stray argument
+        # is a usage error (status 2), as `vanishlab --help extra` is.
+        stray = _beside_help(self, ctx, args)
+        if stray:
+            words = " ".join(line_text(word) for word in stray)
+            ctx.fail(f"Got unexpected extra argument(s) ({words}) beside --help")
+        return super().parse_args(ctx, args)
+
+
+def _beside_help(command: Any, ctx: Any, args: list[str]) -> list[str]:
+    """The words of ``args`` that none of ``command``'s options and arguments takes, where
+    its ``--help`` is given; else none. Read by click's own parser (a copy of ``args``), as
+    the parse reads them: an option's value (``--out --help``, ``--name extra``) and the
+    command's arguments (``sweep trainability --help``: EXPERIMENT) are no stray words, and a
+    mistake it finds is left to the parse to say."""
+    help_option = command.get_help_option(ctx)
+    if help_option is None or ctx.allow_extra_args or ctx.resilient_parsing:
+        return []
+    try:
+        opts, rest, _ = command.make_parser(ctx).parse_args(args=list(args))
+    except _UsageError:
+        return []
+    return rest if help_option.name in opts else []
 
 
 _EAGER = ("--help", "--version")  # the app's options that answer and exit
