@@ -46,6 +46,7 @@ from .trainability_agreement import ZERO_AT_LAG0, agreement, decades_text
 from .trainability_outcomes import outcome_figure
 from .trainability_panels import (
     SEQ_LEN_LABEL,
+    drawn_cells,
     gain_legend,
     one_gain,
     panel_columns,
@@ -120,7 +121,7 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     groups, note = setting_panels(table, view)
     # What the caption says of the lags drawn goes by the panels drawn: past MAX_PANELS it
     # spoke of exact zeros and gaps of cells in panels left out.
-    drawn = pd.concat([rows for _, rows in groups])
+    drawn = drawn_cells(groups)
     ncols = panel_columns(groups)
     panels: list[LinePanel] = []
     for i, (title, rows) in enumerate(groups):
@@ -354,7 +355,7 @@ def trainability_section(view: RunView) -> Section | None:
         return None
     intro = "Whether each network learned its task, set beside its gradient at initialisation."
     if len(table):
-        drawn = pd.concat([rows for _, rows in setting_panels(table, view)[0]])
+        drawn = drawn_cells(setting_panels(table, view)[0])
         intro += " " + scoring_text(table, view) + " " + agreement(table, drawn)
     if len(missing):
         intro += " " + _not_trained_text(missing, len(table))

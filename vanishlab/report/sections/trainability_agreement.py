@@ -46,12 +46,10 @@ def agreement(table: pd.DataFrame, drawn: pd.DataFrame | None = None) -> str:
             " The largest fall at the required lag among solved cells was "
             f"{decades_prose(solved_drops.max())}"
         )
-        points = "the highest filled point"
+        points, named = "the highest filled point", [(solved_drops.max(), True)]
         if len(failed_drops):
             text += f", the smallest among failed ones {decades_prose(failed_drops.min())}"
             points += " and the lowest open one"
-        named = [(solved_drops.max(), True)]
-        if len(failed_drops):
             named.append((failed_drops.min(), False))
         text += (
             f" ({points} of the figure '{OUTCOME_TITLE}')."

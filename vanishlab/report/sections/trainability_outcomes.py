@@ -31,6 +31,7 @@ from .trainability_agreement import ZERO_AT_LAG0
 from .trainability_panels import (
     OUTCOME_TITLE,
     SEQ_LEN_LABEL,
+    drawn_cells,
     gain_legend,
     panel_columns,
     setting_panels,
@@ -77,7 +78,7 @@ def outcome_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     # The caption counts the cells of the panels drawn, all of them: its count of missed
     # predictions went by the points drawn and its diverged and exactly-0-at-lag-0 cells by
     # the whole table, past MAX_PANELS (the note names the panels left out).
-    drawn = pd.concat([rows for _, rows in groups]) if note else table
+    drawn = drawn_cells(groups)
     return LineGrid(
         title=OUTCOME_TITLE,
         caption=_caption(drawn, [c for p in panels for c in p.curves], len(panels) if note else 0),

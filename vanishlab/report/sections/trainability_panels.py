@@ -16,6 +16,7 @@ __all__ = [
     "MAX_PANELS",
     "OUTCOME_TITLE",
     "SEQ_LEN_LABEL",
+    "drawn_cells",
     "gain_legend",
     "one_gain",
     "panel_columns",
@@ -64,6 +65,13 @@ def setting_panels(
         drawn_panels.append((titles[combo], table[mask]))
     left = [titles[c] for c in combos if c not in drawn]
     return drawn_panels, omitted(0, left, keys, table="the table below")
+
+
+def drawn_cells(groups: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The cells of the panels drawn (:func:`setting_panels`' groups): past :data:`MAX_PANELS`
+    fewer than the table's, and what every caption's and sentence's count of drawn cells goes
+    by."""
+    return pd.concat([rows for _, rows in groups])
 
 
 def panel_columns(groups: list) -> int:
