@@ -144,7 +144,7 @@ def _point_entries(
     hollow = filled = False
     for c in measured:
         at = ~np.isnan(c.y)
-        opened = np.zeros(len(c.x), bool) if c.hollow is None else c.hollow.astype(bool)
+        opened = c.open_points()
         hollow, filled = hollow or bool((at & opened).any()), filled or bool((at & ~opened).any())
     for on, label, face in (
         (filled, grid.fill_labels[0], color),

@@ -145,7 +145,7 @@ def draw_points(
     for curve, offset in zip(curves, spread_offsets(curves, step), strict=True):
         color = line_color(curve, colors)
         shape = style_marker(curve.style, len(grid.legend), len(CVD_SAFE)) or "o"
-        hollow = np.zeros(len(curve.x), bool) if curve.hollow is None else curve.hollow
+        hollow = curve.open_points()
         for j in np.flatnonzero(~np.isnan(curve.y)):
             top = bool(np.isposinf(curve.y[j]))
             base = ceiling if top else ax.transData

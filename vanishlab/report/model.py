@@ -112,6 +112,10 @@ class Curve:
     dotted: bool = False
     hollow: np.ndarray | None = None
 
+    def open_points(self) -> np.ndarray:
+        """Which points are drawn open (:attr:`hollow`), as booleans, one per point."""
+        return np.zeros(len(self.x), bool) if self.hollow is None else self.hollow.astype(bool)
+
 
 #: The fraction of its data's span by which an autoscaled axis extends beyond the data
 #: (matplotlib's default, pinned in the report's settings: a user's matplotlibrc may hold

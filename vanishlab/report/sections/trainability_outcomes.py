@@ -106,8 +106,8 @@ def _caption(table: pd.DataFrame, curves: list[Curve], some_panels: int) -> str:
     are drawn where others are left out (0 where every one is). (One gain is named once, by
     the first figure's caption: :func:`.trainability_panels.one_gain`.)"""
     ys = np.concatenate([c.y for c in curves] or [np.empty(0)])
-    hollow = np.concatenate([c.hollow for c in curves if c.hollow is not None] or [np.empty(0)])
-    missed = int(((ys >= DROP_DECADES) != hollow.astype(bool)).sum())
+    hollow = np.concatenate([c.open_points() for c in curves] or [np.empty(0, bool)])
+    missed = int(((ys >= DROP_DECADES) != hollow).sum())
     diverged = table["drop_at_required"].notna() & table["final_loss"].isna()
     where = f"in the {some_panels} panels drawn" if some_panels else "here"
     text = (
