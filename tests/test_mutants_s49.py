@@ -145,8 +145,8 @@ def _flush(B: int, m: int, n: int, s: int) -> int:
 
 def _rnn_estimate(T: int, L: int, B: int, H: int, I: int, s: int, act: str = "tanh") -> int:
     """measure_bytes of an nn.RNN as the module docstring counts it, from its own numbers: a
-    relu's forward phase one number a step, sample and unit fewer, its norms 9 float64 a lag,
-    layer and sample where a tanh's are 7."""
+    relu's forward phase one number a step, sample and unit fewer; the norms 10 float64 numbers a
+    lag, layer and sample whatever the activation."""
     relu = act == "relu"
     forward = (((5 * L + 1) if relu else (5 * L + 3)) * (T + 1) * B * H // 2 + T * B * I) * s
     backward = (
@@ -156,7 +156,7 @@ def _rnn_estimate(T: int, L: int, B: int, H: int, I: int, s: int, act: str = "ta
         + max(_flush(B, H, H, s), _flush(B, H, I, s))
     )
     weights = L * (H * H + H * max(H, I)) * s
-    norms = (10 if relu else 8) * (T + 1) * (L + 1) * B * 8
+    norms = 10 * (T + 1) * (L + 1) * B * 8
     return int((max(forward, backward) + weights + norms) * 1.5)
 
 
@@ -204,11 +204,11 @@ def test_a_chunks_work_space(m, n, s, want):
         (30, 64, 256, 4, "tanh", "float32", 430, 430),
         (30, 16, 256, 1, "tanh", "float32", 43, 48),
         (4096, 64, 64, 1, "relu", "float32", 227, 230),  # 1.92-1.95x before
-        (2048, 2, 256, 1, "relu", "float32", 148, 157),  # 0.92x before
+        (2048, 2, 256, 1, "relu", "float32", 147, 163),  # 0.92x before; 30 runs
         (4096, 4, 256, 1, "relu", "float32", 293, 317),
         (2048, 64, 64, 1, "relu", "float64", 260, 261),  # 1.64x before
         (2048, 64, 64, 1, "tanh", "float64", 305, 306),
-        (2048, 2, 256, 1, "tanh", "float32", 138, 152),  # 1.00-1.04x before
+        (2048, 2, 256, 1, "tanh", "float32", 136, 163),  # 1.00-1.04x, then 1.03x; 42 runs
     ],
 )
 def test_the_rnn_estimate_stays_in_the_measured_band(T, H, B, L, act, dtype, lo_mib, hi_mib):

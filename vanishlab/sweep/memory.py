@@ -26,13 +26,12 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   input stream at the sweep's I = 16) take the chunk in float64 and three (k x k) float64
   Gram matrices of its smaller side k, 16 (m n + 3 k^2) B 8;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
-  with their aggregation over the samples, 8 (T + 1) (L + 1) B 8 for a tanh, 10 for a relu
-  (6 for a gated cell): where the network is narrow (H B small against the inputs and norms)
-  the peak is the phase that holds them, not the forward one (a tanh at T = 2048, H = 2,
-  B = 256 peaked at 138-144 MiB, 1.00-1.04x its estimate with 6), and a relu peaks higher
-  there than a tanh (some 8 bytes a step, sample and unit more: +34 MiB at T = 4096,
-  H B = 1024, one layer; a relu at T = 2048, H = 2, B = 256 peaked at 149-157 MiB, 0.92x its
-  estimate while relu and tanh were counted alike).
+  with their aggregation over the samples, 10 (T + 1) (L + 1) B 8 for an nn.RNN (6 for a gated
+  cell): where the network is narrow (H B small against the inputs and norms) the peak is the
+  phase that holds them, not the forward one, and it moves run to run with the heap (glibc's
+  dynamic mmap threshold: fixed at 1 MiB, a tanh at T = 2048, H = 2, B = 256 peaked at
+  133.5-134.1 MiB in 6 runs; left dynamic, as in a user's process, at 136-162.5 MiB over 42
+  runs, a relu at 147-163 MiB over 30; measured 2026-12-07).
 
 The larger phase counts: the forward phase where the sequence is long and the network narrow,
 the backward one where the queues dominate (until 2026-12-04 both were added, with 6 L working
@@ -58,13 +57,15 @@ tanh and relu, but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x
 256; refitted, 1.11-1.61x over 15 shapes (20 runs) with 9 float64 numbers a lag, layer and
 sample, 10 since (T = 2048, H = 2, B = 256 from 1.11-1.20x to 1.17-1.27x in 3 runs). float64
 cells, measured then too (7 shapes, T 30-2048, H 4-128, B 8-256, L 1-4): 1.19-1.54x a tanh's
-peak, 1.27-1.56x a relu's. A tanh's 7th and 8th float64 numbers a lag, layer and sample (6 until
-2026-12-04) take a tanh at T = 2048, H = 2, B = 256 from 1.00-1.04x to 1.16-1.24x in 3 runs
-(with 7: 1.09-1.13x in 6 runs on a quiet machine, 1.03x once in the slow tier, whose floor is
-1.05x), and the tanh cells measured to 1.09-1.76x (10 shapes, 15 runs, the highest T = 4096, H =
-8, B = 128: 1.61-1.75x in 3 runs; 1.00-1.58x before). Before, a gated layer's forward pass was
-counted as 4 G numbers per step and unit (a GRU at T = 2048, H = 16, B = 64 peaked at 241 MiB
-against 175 estimated) and its queue twice with 12 working matrices (2.1x a wide GRU's peak).
+peak, 1.27-1.56x a relu's. A tanh's float64 numbers a lag, layer and sample went from 6 to 8 on
+2026-12-04 (T = 2048, H = 2, B = 256 from 1.00-1.04x to 1.16-1.24x in 3 runs) and to a relu's
+10 on 2026-12-07, when CI's slow tier read that cell at 1.04x with 8 (a peak of ~161 MiB; its
+floor is 1.05x) and 42 runs here reached 162.5 MiB: now 1.18x at that peak. The tanh cells
+measured then at 1.09-1.76x (10 shapes, 15 runs) are estimated 0.3-14 % higher since (the
+narrowest most: T = 4096, H = 8, B = 128, 1.61-1.75x in 3 runs then, about 1.8-1.9x now).
+Before, a gated layer's forward pass was counted as 4 G numbers per step and unit (a GRU at
+T = 2048, H = 16, B = 64 peaked at 241 MiB against 175 estimated) and its queue twice with 12
+working matrices (2.1x a wide GRU's peak).
 Measured with one torch thread.
 
 A trained cell (``train_steps`` > 0, :mod:`vanishlab.sweep.train_cell`) is then trained in the
@@ -127,12 +128,12 @@ _RNN_WORKING = 3
 _BATCH_COPY = 0.625
 _BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
 # By the nn.RNN's activation: its forward phase's numbers a step, sample and unit, in halves
-# (5 a layer, and 3 more for a tanh, 1 for a relu, which keeps no pre-activations), and its
-# float64 numbers a lag, layer and sample (8 for a tanh, 10 for a relu, whose narrow cells peak
-# higher there; a gated cell's _NORM_ARRAYS).
+# (5 a layer, and 3 more for a tanh, 1 for a relu, which keeps no pre-activations). Its float64
+# numbers a lag, layer and sample, 10 whatever the activation (a gated cell's _NORM_ARRAYS):
+# narrow cells' peaks there move run to run with the heap by up to ~20 MiB.
 _FORWARD_LAYER = 5
 _FORWARD_MORE = {"tanh": 3, "relu": 1}
-_RNN_NORM_ARRAYS = {"tanh": 8, "relu": 10}
+_RNN_NORM_ARRAYS = 10
 # The gated counts of the module docstring.
 _GATED_FIRST = 24
 _GATED_LAYER = {"lstm": 11, "gru": 6}
@@ -213,7 +214,7 @@ def measure_bytes(
     H, I = hidden_size, input_size
     G = GATE_BLOCKS[model]
     weights = G * L * (H * H + H * max(H, I))
-    arrays = _RNN_NORM_ARRAYS[str(activation)] if G == 1 else _NORM_ARRAYS
+    arrays = _RNN_NORM_ARRAYS if G == 1 else _NORM_ARRAYS
     norms = arrays * (T + 1) * (L + 1) * B * 8
     if G == 1:
         live = _rnn_bytes(T, L, B, H, I, s, activation=str(activation))
