@@ -1,6 +1,6 @@
 """The values a command's parameters give: the one value of an option that may not be
 repeated, a path to read or to write (refused in one line where it names no file or folder,
-or lies in a symbolic link that loops), and a list option given several times as one list;
+lies in a symbolic link that loops, or, an option's, looks like an option), and a list option given several times as one list;
 and :data:`Quiet`, the one ``-q/--quiet`` of the commands that show progress.
 
 Each mistake is a :class:`~vanishlab.errors.VanishlabError`: one line, exit status 2.
@@ -44,13 +44,14 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
     """The one path an option gives (:func:`single`), refused in one line where it names no
     file or folder: empty or blank (``--out ''`` made the current folder a run), ``-`` (written as a
     file named "-", not to the standard output), or, for a file, ending in "/" (``-o new/``
-    wrote a file named "new")."""
+    wrote a file named "new"), or looking like an option (:func:`_not_an_option`)."""
     raw = single(flag, values)
     if raw is None:
         return None
     what = "file name" if file else "directory"
     if not raw.strip():  # spaces alone are blank: "empty" sent the user looking for no value
         raise VanishlabError(f"{flag} is {'blank' if raw else 'empty'}; give a {what}")
+    _not_an_option(flag, raw, what)
     if raw == "-":
         raise VanishlabError(
             f"{flag} -: vanishlab writes files, not the standard output; give a {what}"
@@ -62,11 +63,27 @@ def path_option(flag: str, values: Sequence[str] | None, *, file: bool = False) 
 
 
 def path_argument(name: str, raw: str) -> Path:
-    """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder."""
+    """A path to read (RUN_DIR, CHECKPOINT, --inputs); '' was ``.``: the current folder. An
+    option's (``--inputs``) that looks like an option is refused (:func:`_not_an_option`)."""
     if not raw.strip():
         raise VanishlabError(f"{name} is {'blank' if raw else 'empty'}; give a path")
+    if name.startswith("-"):
+        _not_an_option(name, raw, "path")
     _no_loop(name, raw)
     return Path(raw)
+
+
+def _not_an_option(flag: str, raw: str, what: str) -> None:
+    """Refuse a path option's value shaped like an option: ``--`` and a name (``--help``,
+    ``--quiet``), or ``-`` and one letter (``-h``, ``-q``). The parser takes the word after a
+    path option as its value whatever it is, so ``sweep --out --help`` measured a grid into a
+    folder named "--help" and ``--out -q`` one named "-q". A longer word after one ``-``
+    (``--out -run``, ``-o -r.html``) is still a path; ``./--help`` names such a folder."""
+    if raw.startswith("--") or (len(raw) == 2 and raw[0] == "-" and raw[1].isalpha()):
+        raise VanishlabError(
+            f"{flag} {raw} looks like an option, not a {what}; give a {what} "
+            f"(./{raw} for one of that name)"
+        )
 
 
 def _no_loop(name: str, raw: str) -> None:
