@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from vanishlab.report.sections.trainability import _horizon_figure
+from vanishlab.report.sections.trainability import _figure, _horizon_figure
 from vanishlab.report.sections.trainability_agreement import agreement
 from vanishlab.report.sections.trainability_outcomes import outcome_figure
 from vanishlab.report.sections.trainability_panels import (
@@ -110,6 +110,35 @@ def test_the_agreement_names_the_figure_s_points_only_where_they_are_drawn() -> 
         f"(the highest filled point and the lowest open one of the figure '{OUTCOME_TITLE}')."
         in text
     )
+
+
+def _with_gain_2(panel: int) -> pd.DataFrame:
+    """:func:`_table` and one more trained cell, at gain 2, in the init of ``panel`` (12: the
+    panel left out)."""
+    cells = _table()
+    init = string.ascii_lowercase[panel]
+    extra = cells[cells["init"] == init].iloc[[0]].assign(gain=2.0, cell_id="gain2")
+    return pd.concat([cells, extra], ignore_index=True)
+
+
+def test_the_figures_gains_are_those_of_the_panels_drawn() -> None:
+    """A gain whose cells are all in the panel left out: each figure's legend listed gains 1.0
+    and 2.0 over lines of gain 1.0 alone (drawn, a legend of one entry), and the first figure's
+    caption said "Where two gains' lines coincide" where it drew one gain, not which."""
+    left_out = _with_gain_2(MAX_PANELS)
+    for figure in (_figure, _horizon_figure, outcome_figure):
+        grid = figure(left_out, _view())
+        assert grid.legend == () and grid.legend_title == "", (figure.__name__, grid.legend)
+        assert {c.style for p in grid.panels for c in p.curves} <= {0, None}
+    caption = _figure(left_out, _view()).caption
+    assert caption.endswith(" Every cell drawn is at gain 1.0.") and "two gains" not in caption
+    # the same cell in a panel drawn: two gains, as before
+    drawn = _with_gain_2(0)
+    for figure in (_figure, _horizon_figure, outcome_figure):
+        assert figure(drawn, _view()).legend == ("1.0", "2.0"), figure.__name__
+    assert "Where two gains' lines coincide" in _figure(drawn, _view()).caption
+    # one gain in the whole table: said of every trained cell, as before
+    assert _figure(_table(), _view()).caption.endswith(" Every trained cell is at gain 1.0.")
 
 
 def test_a_note_of_one_thing_left_out_says_it_in_the_singular() -> None:

@@ -47,6 +47,7 @@ from .trainability_outcomes import outcome_figure
 from .trainability_panels import (
     SEQ_LEN_LABEL,
     drawn_cells,
+    drawn_gains,
     gain_legend,
     one_gain,
     panel_columns,
@@ -61,7 +62,7 @@ __all__ = ["trainability_section"]
 
 def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     groups, note = setting_panels(table, view)
-    gains = trained_gains(table)
+    gains = drawn_gains(groups)
     legend = gain_legend(gains)
     panels: list[LinePanel] = []
     ncols = panel_columns(groups)
@@ -92,7 +93,7 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
                 " Where two gains' lines coincide, the lower gain's is drawn wider, a rim around "
                 "the other."
                 if legend
-                else one_gain(gains, view)
+                else one_gain(gains, view, trained_gains(table))
             )
         ),
         nrows=math.ceil(len(panels) / ncols),
@@ -111,8 +112,6 @@ def _figure(table: pd.DataFrame, view: RunView) -> LineGrid:
 
 def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The lag of a 1000x drop at init against T, per gain, beside the lag the task needs."""
-    gains = trained_gains(table)
-    legend = gain_legend(gains)
     shown = table["horizon_1000"].fillna(table["seq_len"].astype(float))  # never: T
     # A norm exactly 0 at lag 0 has no horizon (not "never fell": nothing to fall from).
     zero = table["zero_at_lag0"].astype(bool)
@@ -122,6 +121,8 @@ def _horizon_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     # What the caption says of the lags drawn goes by the panels drawn: past MAX_PANELS it
     # spoke of exact zeros and gaps of cells in panels left out.
     drawn = drawn_cells(groups)
+    gains = drawn_gains(groups)  # the legend's, as the other figures'
+    legend = gain_legend(gains)
     ncols = panel_columns(groups)
     panels: list[LinePanel] = []
     for i, (title, rows) in enumerate(groups):

@@ -32,10 +32,10 @@ from .trainability_panels import (
     OUTCOME_TITLE,
     SEQ_LEN_LABEL,
     drawn_cells,
+    drawn_gains,
     gain_legend,
     panel_columns,
     setting_panels,
-    trained_gains,
 )
 
 __all__ = ["outcome_curves", "outcome_figure"]
@@ -67,9 +67,9 @@ def outcome_curves(rows: pd.DataFrame, gains: list[float]) -> tuple[Curve, ...]:
 
 def outcome_figure(table: pd.DataFrame, view: RunView) -> LineGrid:
     """The figure (the module's docstring), panels and gains as the section's other figures."""
-    gains = trained_gains(table)
-    legend = gain_legend(gains)
     groups, note = setting_panels(table, view)
+    gains = drawn_gains(groups)
+    legend = gain_legend(gains)
     ncols = panel_columns(groups)
     panels = tuple(
         LinePanel(i // ncols, i % ncols, title, outcome_curves(rows, gains))

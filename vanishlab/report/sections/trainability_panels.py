@@ -17,6 +17,7 @@ __all__ = [
     "OUTCOME_TITLE",
     "SEQ_LEN_LABEL",
     "drawn_cells",
+    "drawn_gains",
     "gain_legend",
     "one_gain",
     "panel_columns",
@@ -84,8 +85,18 @@ def trained_gains(table: pd.DataFrame) -> list[float]:
     legends, the first figure's words for one gain and the table's gain column. The table went
     by every cell of the run (failed ones too) and the figure by the trained ones: a run whose
     gain-6 cell overflowed at init was said to be "Every cell is at gain 1.0", and its table
-    gave "1.0" in every row all the same."""
+    gave "1.0" in every row all the same. The figures take those of the cells they draw
+    (:func:`drawn_gains`)."""
     return sorted(table["gain"].dropna().unique())
+
+
+def drawn_gains(groups: list[tuple[str, pd.DataFrame]]) -> list[float]:
+    """The gains of the cells of the panels drawn (:func:`drawn_cells`), which each figure's
+    legend and line styles, and the first figure's words for one gain, go by: past
+    :data:`MAX_PANELS` a gain whose cells are all in panels left out listed a legend of two
+    gains over lines of one (a legend of one entry, drawn) and took the caption's "Every cell
+    is at gain 1.0" away."""
+    return trained_gains(drawn_cells(groups))
 
 
 def gain_legend(gains: list[float]) -> tuple[str, ...]:
@@ -95,14 +106,19 @@ def gain_legend(gains: list[float]) -> tuple[str, ...]:
     return tuple(value_texts("gain", gains)) if len(gains) > 1 else ()
 
 
-def one_gain(gains: list[float], view: RunView) -> str:
-    """The first figure's words for trained cells of one gain: " Every cell is at gain 0.25.",
-    said once, as a caption says a fact; the titles of both figures named it ("... (gain =
-    0.25)") as if it varied, and "(gain = 1.0)" over a sweep of inits at --gain 1 read as a
-    setting of the figure. "Every trained cell" where the run's other cells (left out of the
-    section: they overflowed or failed) are at other gains. "" for none (no cell has a
+def one_gain(gains: list[float], view: RunView, every: list[float] | None = None) -> str:
+    """The first figure's words for drawn cells of one gain (``gains``, :func:`drawn_gains`):
+    " Every cell is at gain 0.25.", said once, as a caption says a fact; the titles of both
+    figures named it ("... (gain = 0.25)") as if it varied, and "(gain = 1.0)" over a sweep of
+    inits at --gain 1 read as a setting of the figure. "Every trained cell" where the run's
+    other cells (left out of the section: they overflowed or failed) are at other gains;
+    "Every cell drawn" where trained cells of panels not drawn are (``every``, the gains of
+    all the trained cells, :func:`trained_gains`, has another). "" for none (no cell has a
     gain)."""
     if len(gains) != 1:
         return ""
-    which = "trained cell" if "gain" in view.varying else "cell"
+    if every is not None and len(every) > 1:
+        which = "cell drawn"
+    else:
+        which = "trained cell" if "gain" in view.varying else "cell"
     return f" Every {which} is at gain {format_value(gains[0])}."
