@@ -153,3 +153,27 @@ def test_a_note_of_one_thing_left_out_says_it_in_the_singular() -> None:
     assert omitted(2, ["init = a", "init = b"], ["init"]).startswith(
         "2 more panels are not drawn; 2 more combinations of init are not drawn: "
     )
+
+
+def test_the_section_s_agreement_is_told_the_cells_drawn(monkeypatch) -> None:
+    """trainability_section gives agreement the cells of the panels drawn (drawn_cells), not
+    the whole table: given the table, its intro named as "the lowest open one of the figure"
+    the miss in the panel left out. The section is built from :func:`_table` (the run's
+    trainability table, its scoring and its table of cells stubbed: the figures and the
+    agreement read the table)."""
+    from vanishlab.report.sections import trainability as section
+
+    def built(cells: pd.DataFrame) -> str:
+        monkeypatch.setattr(section, "trainability", lambda results, run: cells)
+        monkeypatch.setattr(section, "not_trained", lambda run: cells.iloc[:0])
+        monkeypatch.setattr(section, "scoring_text", lambda table, view: "")
+        monkeypatch.setattr(section, "_table", lambda table, view: None)  # (reads the theory)
+        view = SimpleNamespace(**vars(_view()), results=None, cells=None)
+        return section.trainability_section(view).intro
+
+    figure = f"of the figure '{OUTCOME_TITLE}')."
+    left_out = built(_table())
+    assert f"(the table's 'decades at required'; not in the panels drawn {figure}" in left_out
+    assert "lowest open one" not in left_out
+    drawn = built(_table(at=0))
+    assert f"(the highest filled point and the lowest open one {figure}" in drawn
