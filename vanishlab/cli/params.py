@@ -1,7 +1,8 @@
 """The values a command's parameters give: the one value of an option that may not be
 repeated, a path to read or to write (refused in one line where it names no file or folder,
-lies in a symbolic link that loops, or, an option's, looks like an option), and a list option given several times as one list;
-and :data:`Quiet`, the one ``-q/--quiet`` of the commands that show progress.
+lies in a symbolic link that loops, or, an option's, looks like an option), and a list option
+given several times as one list; and :data:`Quiet`, the one ``-q/--quiet`` of the commands
+that show progress.
 
 Each mistake is a :class:`~vanishlab.errors.VanishlabError`: one line, exit status 2.
 """
