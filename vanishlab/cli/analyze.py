@@ -169,7 +169,7 @@ def analyze(
     activation = single("--nonlinearity", nonlinearity)
     if activation is not None:  # RELU is relu, as sweep's --activation takes it
         activation = axis("activation").as_named(activation)
-    inputs_text = single("--inputs", inputs)
+    inputs_text = single("--inputs", inputs, path="path")
     inputs_file = None if inputs_text is None else path_argument("--inputs", inputs_text)
     label = single("--name", name)
     layout_given = _layout(batch_first, no_batch_first, inputs_file)

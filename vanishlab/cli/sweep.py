@@ -31,7 +31,7 @@ from ._app import app, note, say, stdout_refused, stop_leaves, user_errors
 from .dry_run import print_plan
 from .listings import experiments, inits
 from .params import Quiet, path_option, single
-from .sweep_flags import axis_overrides, axis_parameters, positive
+from .sweep_flags import axis_overrides, axis_parameters, axis_texts, positive
 
 __all__ = ["axis_overrides", "experiments", "inits", "make_sweep_command", "sweep"]
 
@@ -53,9 +53,10 @@ def make_sweep_command(
 
     @user_errors
     def command(**kwargs: Any) -> None:
-        axis_flags = {a.name: kwargs.pop(a.name) for a in table}
-        seeds = kwargs.pop("seeds")
-        _sweep(lambda: axis_overrides(table, parse, axis_flags, seeds), **kwargs)
+        # their values' shapes before anything (load_experiment included) reads the others
+        texts = axis_texts(table, {a.name: kwargs.pop(a.name) for a in table})
+        seeds = single("--seeds", kwargs.pop("seeds"))
+        _sweep(lambda: axis_overrides(table, parse, texts, seeds), **kwargs)
 
     own = list(inspect.signature(_sweep, eval_str=True).parameters.values())[1:]
     axes = axis_parameters(table)

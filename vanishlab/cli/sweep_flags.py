@@ -18,9 +18,9 @@ import typer
 from ..errors import VanishlabError
 from ..sweep.axis_entry import Axis
 from ..sweep.flag_text import parse_number
-from .params import merged, single
+from .params import merged
 
-__all__ = ["SEEDS_BEFORE", "axis_overrides", "axis_parameters", "positive"]
+__all__ = ["SEEDS_BEFORE", "axis_overrides", "axis_parameters", "axis_texts", "positive"]
 
 SEEDS_BEFORE = "seed"
 """The axis whose flag ``--seeds N`` (seeds 0..N-1) is listed before, and replaces."""
@@ -56,21 +56,30 @@ def positive(flag: str, text: str | None) -> int | None:
     return value
 
 
+def axis_texts(
+    table: Sequence[Axis], flags: Mapping[str, list[str] | None]
+) -> dict[str, str | None]:
+    """``{axis: text}`` of the axis flags (``flags``: typer's lists, one per axis of ``table``),
+    a flag given twice as one list (--activation tanh --activation relu = tanh,relu), each value
+    refused where it looks like an option (:func:`~.params.merged`). Read before the experiment
+    loads: ``--model --name x`` was "no experiment named x" (x, its EXPERIMENT)."""
+    return {a.name: merged(a.flag, flags.get(a.name)) for a in table}
+
+
 def axis_overrides(
     table: Sequence[Axis],
     parse: Callable[[str, str], tuple[Any, ...]],
-    flags: Mapping[str, list[str] | None],
-    seeds: list[str] | None,
+    texts: Mapping[str, str | None],
+    seeds: str | None,
 ) -> dict[str, Sequence[Any]]:
-    """``{axis: values}`` of the axis flags given (``flags``: typer's lists, one per axis of
-    ``table``), each parsed by ``parse``; ``--seeds N`` gives ``seed = 0..N-1``."""
-    n_seeds = positive("--seeds", single("--seeds", seeds))
-    if n_seeds is not None and flags.get(SEEDS_BEFORE) is not None:
+    """``{axis: values}`` of the axis flags given (``texts``: :func:`axis_texts`), each parsed
+    by ``parse``; ``--seeds N`` (``seeds``: its one text) gives ``seed = 0..N-1``."""
+    n_seeds = positive("--seeds", seeds)
+    if n_seeds is not None and texts.get(SEEDS_BEFORE) is not None:
         raise VanishlabError("give either --seeds N or --seed LIST, not both")
-    # A flag given twice adds its values: --activation tanh --activation relu = tanh,relu.
     overrides = {
         a.name: parse(a.name, text)
-        for a, text in ((a, merged(flags.get(a.name))) for a in table)
+        for a, text in ((a, texts.get(a.name)) for a in table)
         if text is not None
     }
     if n_seeds is not None:
