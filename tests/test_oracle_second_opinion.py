@@ -133,6 +133,15 @@ CASES = {
         _lstm_h0(2, 2, 2),
         ("state", "input", "state_h", "state_c"),
     ),
+    "gru T=20 (past a 16-lag spectral queue)": lambda: (
+        nn.GRU(2, 3).double(),
+        torch.randn(20, 1, 2, dtype=F64),
+    ),
+    "relu x3 T=18 L=2 h0": lambda: (
+        _scaled(nn.RNN(1, 2, 2, nonlinearity="relu"), 3.0).double(),
+        torch.randn(18, 1, 1, dtype=F64),
+        torch.randn(2, 1, 2, dtype=F64),
+    ),
     "gru subclass, non-contiguous x": lambda: (
         _Sub(3, 2, 2).double(),
         torch.randn(2, 3, 3, dtype=F64).transpose(0, 1),
