@@ -9,6 +9,7 @@ Jacobian of the stacked state ([h | c] per layer for an LSTM) by autograd and ru
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -173,3 +174,20 @@ def oracle_lyapunov(rnn, x, h0=None, discard=0):
                 total += torch.log(r.diagonal().abs())
         out.append((total / (T - discard)).sort(descending=True).values)
     return torch.stack(out)
+
+
+def forward_gap(rnn, x, h0=None) -> float:
+    """Largest gap between the copies' top states and the module's own forward, in float64.
+
+    Anchors the oracle to what the module computes (its own class's forward, on a float64 copy
+    in evaluation mode), not only to the weights its attributes name.
+    """
+    own = copy.deepcopy(rnn).to(F64).eval()
+    x64 = x.detach().to(F64)
+    if h0 is not None:
+        h0 = tuple(p.detach().to(F64) for p in h0) if isinstance(h0, tuple) else h0.to(F64)
+    with torch.no_grad():
+        out = own(x64, h0)[0]
+    out = out[:, None] if out.dim() == 2 else out.transpose(0, 1) if rnn.batch_first else out
+    top = trajectory(rnn, x, h0)[2][-1][1:, :, : rnn.hidden_size]
+    return (out - top).abs().max().item()

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from tests._second_opinion import oracle_lyapunov, oracle_rows
+from tests._second_opinion import forward_gap, oracle_lyapunov, oracle_rows
 
 F64 = torch.float64
 
@@ -42,6 +42,7 @@ def _frame_rows(frame: pd.DataFrame) -> dict:
 def _worst(rnn, x, h0=None, sources=("state", "input")) -> float:
     """Largest relative log10 discrepancy of any row; asserts the frame's rows and columns."""
     frame = vl.jacobian_norms(rnn, x, h0, sources=sources)
+    assert forward_gap(rnn, x, h0) < 1e-12  # the oracle's copies compute the module's forward
     assert list(frame.columns) == ["sample", "source", "layer", "lag", "log10_fro", "log10_spec"]
     assert str(frame["layer"].dtype) == "Int64"
     assert frame["sample"].dtype == "int64" and frame["lag"].dtype == "int64"
