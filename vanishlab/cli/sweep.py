@@ -26,6 +26,7 @@ from ..errors import CellTooLargeError, VanishlabError
 from ..sweep.axis_entry import Axis
 from ..sweep.config import AXIS_TABLE, parse_axis
 from ..sweep.experiments import DEFAULT_EXPERIMENT, load_experiment, variant
+from ..sweep.files import fs_name
 from ..sweep.training_flags import untrained_note
 from ._app import app, note, say, stdout_refused, stop_leaves, user_errors
 from .dry_run import print_plan
@@ -161,7 +162,7 @@ def _sweep(
     overrides = parse_overrides()  # after the run's options: their errors come first
     # Named and described after its own grid: a smoke or flags-built grid is not the study.
     exp = variant(base, smoke=smoke, overrides=overrides, out=out_dir)
-    run_dir = out_dir if out_dir is not None else Path("runs") / exp.name
+    run_dir = out_dir if out_dir is not None else Path("runs") / fs_name(exp.name)
     # A stop from here on says what the folder keeps; a dry run's, that it wrote nothing: it
     # was told "N finished cells kept in RUN; run the same command to resume" (a dry run
     # resumes nothing), or "nothing was written (RUN does not exist)" of a folder it never made.

@@ -38,6 +38,7 @@ __all__ = [
     "escaped_text",
     "file_path",
     "folders_made",
+    "fs_name",
     "fsync_dir",
     "is_bool",
     "line_text",
@@ -145,6 +146,20 @@ def path_name(path: str | os.PathLike[str]) -> str:
 def name_text(name: str) -> str:
     """A file name as a run's name: text (:func:`as_text`) of one line (:func:`line_text`)."""
     return line_text(as_text(name))
+
+
+def fs_name(text: str) -> str:
+    """``text`` (a run's name) as a file name that this process can write: itself where the
+    file system's encoding carries it, else its UTF-8 bytes, as Python's surrogateescape keeps
+    them: the folder a UTF-8 locale makes of it. Under an ASCII locale without Python's UTF-8
+    mode, ``vanishlab sweep mé.py`` (its default folder ``runs/mé``) ended in a
+    UnicodeEncodeError traceback."""
+    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    try:
+        text.encode(encoding, errors)
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode(encoding, errors)
+    return text
 
 
 def line_text(text: str) -> str:
