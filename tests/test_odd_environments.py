@@ -1,15 +1,18 @@
 """The command line where its authors seldom run it: an ASCII locale without Python's UTF-8
-mode (LC_ALL=C PYTHONUTF8=0). The terminal's own kinds (TERM=dumb, a pipe, FORCE_COLOR) are
-tests/test_dumb_terminal.py's."""
+mode (LC_ALL=C PYTHONUTF8=0), and a working directory removed under the shell. The terminal's
+own kinds (TERM=dumb, a pipe, FORCE_COLOR) are tests/test_dumb_terminal.py's."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from _tiny_run import tiny_run_dir
 
+from vanishlab.cli.command_errors import WORKING_DIRECTORY_GONE
 from vanishlab.sweep.files import fs_name
 
 _TINY_EXPERIMENT = '''"""A tiny study."""
@@ -55,3 +58,41 @@ def test_a_folder_name_is_its_utf8_bytes_where_the_file_system_cannot_write_it(m
     assert folder.encode("ascii", "surrogateescape") == name.encode("utf-8")
     monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "utf-8")
     assert fs_name(name) == name  # a UTF-8 locale's folder: the same bytes
+
+
+def _in_a_removed_folder(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vanishlab ARGS`` started by a shell whose working directory was removed under it."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+    return subprocess.run(
+        ["/bin/sh", "-c", script, "sh", str(gone), sys.executable, "-m", "vanishlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a removed working directory: POSIX")
+@pytest.mark.parametrize(
+    "args",
+    [
+        # "Intel oneMKL FATAL ERROR: Cannot load .../libtorch_cpu.so": importing torch there
+        # ends the process (status 2), naming a library that is there
+        ("sweep", "--smoke", "--model", "rnn", "--num-layers", "1", "--out", "{tmp}/new"),
+        ("experiments",),  # "error: No such file or directory"
+        ("report", "{tmp}/run"),  # likewise, of the report's default folder
+    ],
+)
+def test_a_command_in_a_removed_folder_says_so_in_one_line(tmp_path, args):
+    tiny_run_dir(tmp_path)
+    done = _in_a_removed_folder(tmp_path, *(a.format(tmp=tmp_path) for a in args))
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr == f"error: {WORKING_DIRECTORY_GONE}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing written
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a removed working directory: POSIX")
+def test_help_still_answers_in_a_removed_folder(tmp_path):
+    done = _in_a_removed_folder(tmp_path, "sweep", "--help")
+    assert done.returncode == 0 and "--out" in done.stdout, done.stderr

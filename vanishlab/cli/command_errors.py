@@ -7,6 +7,7 @@ status 2; a Ctrl-C, a SIGTERM or a SIGHUP, the signal's status, with what the st
 from __future__ import annotations
 
 import functools
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -87,6 +88,7 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _FINISHED.clear()
         _LEAVES.clear()
+        _working_directory()
         try:
             with terminable() as terminated:
                 result = func(*args, **kwargs)
@@ -120,6 +122,24 @@ def user_errors(func: Callable[..., Any] | None = None, *, stopped: str = RESUMA
             raise interrupted(line, 128 + stop.signum) from None
 
     return wrapper
+
+
+WORKING_DIRECTORY_GONE = (
+    "the current directory no longer exists (it was removed after the shell entered "
+    "it): cd to a directory that exists, then run the command again"
+)
+
+
+def _working_directory() -> None:
+    """Refuse a command run in a directory that was removed, in one line, status 2, before it
+    does anything: ``vanishlab sweep`` said "Intel oneMKL FATAL ERROR: Cannot load
+    .../libtorch_cpu.so" (importing torch there ends the process, status 2, and names a
+    library that is there), ``vanishlab experiments`` and ``vanishlab report RUN`` "No such
+    file or directory". ``--help`` and ``--version`` still answer."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise fail(WORKING_DIRECTORY_GONE) from None
 
 
 def _stop_line(how: str, stopped: str) -> str:
