@@ -50,6 +50,23 @@ def test_an_experiment_named_in_utf8_sweeps_under_an_ascii_locale(tmp_path):
     assert "-> runs/mé-smoke (new run directory)".encode() in done.stdout, done.stdout
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX locale")
+def test_an_experiment_named_in_utf8_is_listed_and_run_by_name_under_an_ascii_locale(tmp_path):
+    """Under LC_ALL=C PYTHONUTF8=0 Python keeps the é of experiments/mé.py as two escaped bytes,
+    which are no identifier: `vanishlab experiments` left mé out, and `vanishlab sweep mé` said
+    "'m\\xc3\\xa9' is not an experiment name or a path to a .py file"."""
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "mé.py").write_text(_TINY_EXPERIMENT, encoding="utf-8")
+    vanishlab = [sys.executable, "-m", "vanishlab"]
+    kw = {"capture_output": True, "env": _ascii_locale(), "cwd": tmp_path, "timeout": 120}
+    listed = subprocess.run([*vanishlab, "experiments"], **kw)
+    assert listed.returncode == 0, listed.stderr
+    assert "mé ".encode() in listed.stdout, listed.stdout
+    run = subprocess.run([*vanishlab, "sweep", "mé", "--smoke", "--dry-run"], **kw)
+    assert run.returncode == 0, run.stderr
+    assert "-> runs/mé-smoke (new run directory)".encode() in run.stdout, run.stdout
+
+
 @pytest.mark.parametrize("name", ["mé", "中文 🚀", "m\ufffd", "plain"])
 def test_a_folder_name_is_its_utf8_bytes_where_the_file_system_cannot_write_it(monkeypatch, name):
     monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")

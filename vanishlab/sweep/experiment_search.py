@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import VanishlabError
+from .files import as_text
 from .links import link_problem, link_remedy
 from .nearest import did_you_mean
 
@@ -58,8 +59,17 @@ def module_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.glob("*.py")
-        if not p.name.startswith(("_", ".")) and p.stem.isidentifier() and p.is_file()
+        if not p.name.startswith(("_", ".")) and _is_name(p.stem) and p.is_file()
     )
+
+
+def _is_name(stem: str) -> bool:
+    """Whether ``stem`` (a file's, or a name typed) is an experiment's name: a Python identifier
+    as text, its bytes read as UTF-8 (:func:`~.files.as_text`). Under an ASCII locale without
+    Python's UTF-8 mode (LC_ALL=C PYTHONUTF8=0) Python keeps the é of ``mé.py`` as two escaped
+    bytes, no identifier: ``vanishlab experiments`` left it out and ``vanishlab sweep mé``
+    refused it ("not an experiment name"), which a UTF-8 locale lists and runs."""
+    return as_text(stem).isidentifier()
 
 
 def _link_words(path: Path) -> str | None:
@@ -81,7 +91,7 @@ def find_experiment(ref: str, known: tuple[str, ...] = ()) -> Path:
         if path.suffix != ".py":  # importlib finds no loader: "cannot load experiment module"
             raise VanishlabError(f"experiment file {ref} is not a Python file (.py)")
         return path
-    if not ref.isidentifier():
+    if not _is_name(ref):
         raise VanishlabError(f"{ref!r} is not an experiment name or a path to a .py file")
     dirs = experiment_dirs()
     for d in dirs:
