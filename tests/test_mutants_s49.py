@@ -135,11 +135,11 @@ def test_a_falsy_sweep_is_named_by_its_type(tmp_path, source, said):
 
 def _flush(B: int, m: int, n: int, s: int) -> int:
     """The module docstring's work space of one chunk: float64 Gram matrices of a side of at
-    most 16, or a tall side of at most 32 (16 (m n + 3 k^2) B 8), else block power iteration's
+    most 16, or a tall side of at most 32 (16 (2 m n + 3 k^2) B 8), else block power iteration's
     16 (0.625 m n + 25 max(m, n)) B s."""
     k, other = min(m, n), max(m, n)
     if k <= 16 or (k <= 32 and other >= 2 * k):
-        return 16 * (m * n + 3 * k * k) * B * 8
+        return 16 * (2 * m * n + 3 * k * k) * B * 8
     return int((0.625 * 16 * B * m * n + 25 * 16 * B * other) * s)
 
 
@@ -186,10 +186,10 @@ def test_the_rnn_estimate_is_the_docstrings_count(T, L, B, H, I, dtype, act):
 @pytest.mark.parametrize(
     ("m", "n", "s", "want"),
     [
-        (16, 16, 4, 16 * (256 + 768) * 8 * 8),
+        (16, 16, 4, 16 * (512 + 768) * 8 * 8),
         (17, 17, 4, int((0.625 * 16 * 8 * 289 + 25 * 16 * 8 * 17) * 4)),
-        (64, 32, 4, 16 * (2048 + 3 * 1024) * 8 * 8),
-        (32, 64, 8, 16 * (2048 + 3 * 1024) * 8 * 8),  # float64 or not: Gram matrices are
+        (64, 32, 4, 16 * (4096 + 3 * 1024) * 8 * 8),
+        (32, 64, 8, 16 * (4096 + 3 * 1024) * 8 * 8),  # float64 or not: Gram matrices are
         (40, 100, 4, int((0.625 * 16 * 8 * 4000 + 25 * 16 * 8 * 100) * 4)),
     ],
 )
@@ -200,9 +200,9 @@ def test_a_chunks_work_space(m, n, s, want):
 @pytest.mark.parametrize(
     ("T", "H", "B", "L", "act", "dtype", "lo_mib", "hi_mib"),
     [  # the resident peaks tests/test_memory_estimate.py measured (slow tier), in MiB
-        (256, 128, 64, 1, "tanh", "float32", 150, 164),
-        (30, 64, 256, 4, "tanh", "float32", 430, 430),
-        (30, 16, 256, 1, "tanh", "float32", 43, 48),
+        (256, 128, 64, 1, "tanh", "float32", 149, 165),  # 10 runs on 2026-12-07, as below
+        (30, 64, 256, 4, "tanh", "float32", 420, 445),
+        (30, 16, 256, 1, "tanh", "float32", 42, 63),  # 40 runs: 1.03x before the Gram copy
         (4096, 64, 64, 1, "relu", "float32", 227, 230),  # 1.92-1.95x before
         (2048, 2, 256, 1, "relu", "float32", 147, 163),  # 0.92x before; 30 runs
         (4096, 4, 256, 1, "relu", "float32", 293, 317),
@@ -212,13 +212,14 @@ def test_a_chunks_work_space(m, n, s, want):
     ],
 )
 def test_the_rnn_estimate_stays_in_the_measured_band(T, H, B, L, act, dtype, lo_mib, hi_mib):
-    """Fast stand-ins of the slow tier's peaks: at least 1.05x the highest measured peak,
-    at most 1.7x the lowest."""
+    """Fast stand-ins of the slow tier's peaks: at least 1.05x the highest measured peak, at
+    most 1.7x the lowest or 1.25x the highest, whichever is more (a small cell's peaks spread up
+    to 1.5x with the heap: 42-63 MiB over 40 runs of the Gram cell)."""
     cfg = vl.CellConfig(
         seq_len=T, hidden_size=H, batch=B, num_layers=L, activation=act, dtype=dtype
     )
     need = cell_bytes(cfg) / 2**20
-    assert 1.05 * hi_mib <= need <= 1.7 * lo_mib, need
+    assert 1.05 * hi_mib <= need <= max(1.7 * lo_mib, 1.25 * hi_mib), need
 
 
 @pytest.mark.parametrize(("model", "want"), [("gru", 15), ("lstm", 20)])

@@ -23,8 +23,10 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   done, counted as 5/8 of the chunk (measured 0.36-0.69, and a second copy of a third beside
   the first at H = 512), with 5 blocks of 5 rows, 16 (0.625 m n + 25 max(m, n)) B s for
   (m x n) matrices; Gram matrices (a side of at most 16, or a tall side of at most 32: the
-  input stream at the sweep's I = 16) take the chunk in float64 and three (k x k) float64
-  Gram matrices of its smaller side k, 16 (m n + 3 k^2) B 8;
+  input stream at the sweep's I = 16) take the chunk in float64, twice (the heap keeps the
+  hole of the last chunk's copy: a cell at T = 30, H = 16, B = 256 peaked at 42-63 MiB over
+  40 runs on 2026-12-07, 1.03x its estimate at the highest when it was counted once), and
+  three (k x k) float64 Gram matrices of its smaller side k, 16 (2 m n + 3 k^2) B 8;
 - the weights, L (H^2 + H max(H, I)) s, and the float64 norms of every lag, layer and sample
   with their aggregation over the samples, 10 (T + 1) (L + 1) B 8 for an nn.RNN (6 for a gated
   cell): where the network is narrow (H B small against the inputs and norms) the peak is the
@@ -125,6 +127,7 @@ ALLOCATOR_SLACK = 1.5  # resident peak / live buffers: 1.25-1.51 measured (glibc
 # block's 4 and the look-ahead row). The CPU's queue and the sides up to which it takes Gram
 # matrices are vanishlab.core.queue_sizes' (no torch).
 _RNN_WORKING = 3
+_GRAM_CHUNKS = 2
 _BATCH_COPY = 0.625
 _BLOCK_ARRAYS, _BLOCK_ROWS = 5, 5
 # By the nn.RNN's activation: its forward phase's numbers a step, sample and unit, in halves
@@ -243,12 +246,12 @@ def _rnn_bytes(T: int, L: int, B: int, H: int, I: int, s: int, *, activation: st
 def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
     """The work space of one chunk's spectral norms on a CPU, for a stream of (B, m, n)
     matrices (:meth:`vanishlab.core.spectral.SpectralNorms.flush`): float64 Gram matrices for a
-    small or tall side (the matrices in float64, their k x k Gram matrices three times, k the
-    smaller side), else the block power iteration's copy of the unfinished matrices and its
+    small or tall side (the matrices in float64, twice with the heap's hole, their k x k Gram
+    matrices three times, k the smaller side), else the block power iteration's copy of the unfinished matrices and its
     blocks of rows."""
     K = CPU_CHUNK
     if takes_gram(m, n):
-        return 8 * K * B * (m * n + 3 * min(m, n) ** 2)
+        return 8 * K * B * (_GRAM_CHUNKS * m * n + 3 * min(m, n) ** 2)
     copy = _BATCH_COPY * K * B * m * n
     return int((copy + _BLOCK_ARRAYS * _BLOCK_ROWS * K * B * max(m, n)) * s)
 
