@@ -113,3 +113,26 @@ def test_a_command_in_a_removed_folder_says_so_in_one_line(tmp_path, args):
 def test_help_still_answers_in_a_removed_folder(tmp_path):
     done = _in_a_removed_folder(tmp_path, "sweep", "--help")
     assert done.returncode == 0 and "--out" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("command", [["inits"], ["experiments"], ["sweep", "--dry-run"]])
+def test_a_working_directory_whose_path_cannot_be_read_is_one_line(monkeypatch, command):
+    """``os.getcwd()`` raises PermissionError where a parent of a path past PATH_MAX may not be
+    read (seen: 45 levels of 100-character names, the first mode 311, as user nobody). The
+    check of a removed folder caught FileNotFoundError alone, before the command's ``except
+    OSError``: every command ended in a traceback there (``inits`` had answered; a sweep ended
+    in the oneMKL line of a removed folder)."""
+    from typer.testing import CliRunner
+
+    from vanishlab.cli import app, command_errors
+
+    def refused() -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(command_errors.os, "getcwd", refused)
+    result = CliRunner().invoke(app, command)
+    assert (result.exit_code, result.stdout) == (2, ""), result.exc_info
+    assert result.stderr == (
+        "error: the current directory's path cannot be read (Permission denied): cd to a "
+        "directory whose path you can read, then run the command again\n"
+    )

@@ -128,6 +128,10 @@ WORKING_DIRECTORY_GONE = (
     "the current directory no longer exists (it was removed after the shell entered "
     "it): cd to a directory that exists, then run the command again"
 )
+WORKING_DIRECTORY_UNREAD = (
+    "the current directory's path cannot be read ({why}): cd to a directory whose path you "
+    "can read, then run the command again"
+)
 
 
 def _working_directory() -> None:
@@ -135,11 +139,19 @@ def _working_directory() -> None:
     does anything: ``vanishlab sweep`` said "Intel oneMKL FATAL ERROR: Cannot load
     .../libtorch_cpu.so" (importing torch there ends the process, status 2, and names a
     library that is there), ``vanishlab experiments`` and ``vanishlab report RUN`` "No such
-    file or directory". ``--help`` and ``--version`` still answer."""
+    file or directory". ``--help`` and ``--version`` still answer. A directory whose path this
+    process may not read (a parent without read permission past PATH_MAX: ``getcwd`` says
+    "Permission denied") is refused alike, in its own words: that error came before the
+    command's ``except OSError``, a traceback, where the command had answered before
+    (``inits``) or ended in the same oneMKL line (a sweep)."""
     try:
         os.getcwd()
     except FileNotFoundError:
         raise fail(WORKING_DIRECTORY_GONE) from None
+    except OSError as err:
+        raise fail(
+            WORKING_DIRECTORY_UNREAD.format(why=err.strerror or type(err).__name__)
+        ) from None
 
 
 def _stop_line(how: str, stopped: str) -> str:
