@@ -177,10 +177,13 @@ def oracle_lyapunov(rnn, x, h0=None, discard=0):
 
 
 def forward_gap(rnn, x, h0=None) -> float:
-    """Largest gap between the copies' top states and the module's own forward, in float64.
+    """Largest gap between the copies' top states and the module's own forward, in float64,
+    relative to the largest state (at least 1).
 
     Anchors the oracle to what the module computes (its own class's forward, on a float64 copy
-    in evaluation mode), not only to the weights its attributes name.
+    in evaluation mode), not only to the weights its attributes name. Relative: the two forwards
+    round apart by some 1e-16 of the states, and a relu stack at gain 6 (H = 6, L = 4, T = 6)
+    reaches states of 1e4-3e5, an absolute gap of 5e-12-6e-11 where the copies are right.
     """
     own = copy.deepcopy(rnn).to(F64).eval()
     x64 = x.detach().to(F64)
@@ -190,4 +193,4 @@ def forward_gap(rnn, x, h0=None) -> float:
         out = own(x64, h0)[0]
     out = out[:, None] if out.dim() == 2 else out.transpose(0, 1) if rnn.batch_first else out
     top = trajectory(rnn, x, h0)[2][-1][1:, :, : rnn.hidden_size]
-    return (out - top).abs().max().item()
+    return ((out - top).abs().max() / out.abs().max().clamp(min=1.0)).item()

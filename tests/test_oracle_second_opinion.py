@@ -143,6 +143,12 @@ CASES = {
         torch.randn(18, 1, 1, dtype=F64),
         torch.randn(2, 1, 2, dtype=F64),
     ),
+    # states of 1e4-1e5: the forward check is relative (an absolute 1e-12 failed it, the
+    # module's forward and the copies' 7e-12 apart, 1.5e-16 of the states)
+    "wide states: relu x6 H=6 L=4": lambda: (
+        _scaled(nn.RNN(3, 6, 4, nonlinearity="relu"), 6.0).double(),
+        torch.randn(6, 2, 3, dtype=F64),
+    ),
     "gru subclass, non-contiguous x": lambda: (
         _Sub(3, 2, 2).double(),
         torch.randn(2, 3, 3, dtype=F64).transpose(0, 1),
