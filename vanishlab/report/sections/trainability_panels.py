@@ -81,12 +81,12 @@ def panel_columns(groups: list) -> int:
 
 
 def trained_gains(table: pd.DataFrame) -> list[float]:
-    """The gains of the trained cells (``table``), sorted: the one rule of the figures'
-    legends, the first figure's words for one gain and the table's gain column. The table went
-    by every cell of the run (failed ones too) and the figure by the trained ones: a run whose
-    gain-6 cell overflowed at init was said to be "Every cell is at gain 1.0", and its table
-    gave "1.0" in every row all the same. The figures take those of the cells they draw
-    (:func:`drawn_gains`)."""
+    """The gains of the trained cells (``table``), sorted: the one rule of the table's gain
+    column and, of the cells they draw (:func:`drawn_gains`), of the figures' legends and the
+    first figure's words for one gain. The table went by every cell of the run (failed ones
+    too) and the figure by the trained ones: a run whose gain-6 cell overflowed at init was
+    said to be "Every cell is at gain 1.0", and its table gave "1.0" in every row all the
+    same."""
     return sorted(table["gain"].dropna().unique())
 
 
