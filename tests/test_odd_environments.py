@@ -5,6 +5,7 @@ own kinds (TERM=dumb, a pipe, FORCE_COLOR) are tests/test_dumb_terminal.py's."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_an_experiment_named_in_utf8_is_listed_and_run_by_name_under_an_ascii_lo
     listed = subprocess.run([*vanishlab, "experiments"], **kw)
     assert listed.returncode == 0, listed.stderr
     assert "mé ".encode() in listed.stdout, listed.stdout
+    # its description in the column of the others' (it stood one left: é padded as two bytes)
+    rows = listed.stdout.decode().split("\n\n")[0].splitlines()
+    assert len({len(re.match(r"\S+ +", row)[0]) for row in rows}) == 1, rows
     run = subprocess.run([*vanishlab, "sweep", "mé", "--smoke", "--dry-run"], **kw)
     assert run.returncode == 0, run.stderr
     assert "-> runs/mé-smoke (new run directory)".encode() in run.stdout, run.stdout

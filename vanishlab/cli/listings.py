@@ -13,6 +13,7 @@ from ..sweep.experiments import (
     module_named,
     unsearched,
 )
+from ..sweep.files import as_text
 from ._app import say, user_errors
 
 __all__ = ["experiments", "inits"]
@@ -65,7 +66,9 @@ def experiments() -> None:
                 f"{DEFAULT_EXPERIMENT.description}; what `vanishlab sweep` runs with no EXPERIMENT",
             )
         )
-    width = max(len(n) for n, _ in rows)
+    # Padded by the name as text: under an ASCII locale the é of mé.py is two escaped bytes,
+    # two characters to len(), and its description stood a column left of the others'.
+    width = max(len(as_text(n)) for n, _ in rows)
     for exp_name, description in sorted(rows):
-        say(f"{exp_name:<{width}}  {description}")
+        say(f"{exp_name}{' ' * (width - len(as_text(exp_name)))}  {description}")
     say(f"\nsearched in this order (the first module of a name is the one run): {dirs}")
