@@ -390,6 +390,40 @@ def test_heatmap_titles_end_before_the_next_panel_and_the_colour_bar(ncols):
 
 
 @pytest.mark.parametrize("markers", [True, False])
+def test_a_critical_gain_line_in_its_lines_colour_has_no_end_markers(markers):
+    """The theory figure's vertical critical-gain line takes its line's colour (style 1 of 2
+    lines here, whose shape is a square): the shapes given to every line but the first
+    (line_style.style_marker) put an open square at both its ends, which read as predicted
+    rates at the critical gain (the demo's tanh panel: one at rate -1.37 on g = 1.69), and
+    its legend sample, a dotted line, has none."""
+    from vanishlab.report.figure_layout import pinned
+    from vanishlab.report.figures import draw
+    from vanishlab.report.model import Curve, LinePanel
+
+    gains = np.array([0.5, 1.0, 2.0])
+    curves = (
+        Curve("a", 0, gains, np.array([-1.0, -0.5, 0.1])),
+        Curve("b", 1, gains, np.array([-1.2, -0.6, 0.05])),
+        Curve("predicted", 1, gains, np.array([-1.1, -0.55, 0.08]), reference=True),
+        Curve(
+            "critical", 1, np.array([1.7, 1.7]), np.array([-1.2, 0.1]), reference=True, dotted=True
+        ),
+    )
+    panels = (LinePanel(0, 0, "", curves),)
+    grid = LineGrid("t", "c", 1, 1, panels, "g", "rate", "init", ("a", "b"), markers=markers)
+    with pinned():
+        (ax,) = [a for a in draw(grid).axes if a.get_visible()]
+    marked = {
+        (float(x), float(y))
+        for line in ax.get_lines()
+        if line.get_marker() not in (None, "None", "")
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+    }
+    assert (1.0, -0.55) in marked  # the dashed prediction keeps its open squares
+    assert not {(1.7, -1.2), (1.7, 0.1)} & marked, sorted(marked)
+
+
+@pytest.mark.parametrize("markers", [True, False])
 def test_a_reference_of_one_point_is_drawn(markers):
     """A trainability run of one T drew neither its predicted fraction nor the required lag
     (dashed lines of one point draw nothing), though the legend listed them."""

@@ -223,7 +223,9 @@ def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) 
             at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
             lw = reference_width(under.get(i, 0))
             ax.plot(curve.x, curve.y, color=color, lw=lw, ls=dashes(curve.dotted), zorder=3)
-            if shape:  # its measured line's shape, open, on a few of its points
+            # its measured line's shape, open, on a few of its points; never on a dotted
+            # marker line (a critical gain's vertical: its two ends read as predicted points)
+            if shape and not curve.dotted:
                 at = at | _every_few(curve.y)
             if at.any():  # (an empty marker line per reference otherwise, in every SVG)
                 ax.plot(curve.x[at], curve.y[at], ls="none", marker=shape or "o", mfc="white")
