@@ -80,3 +80,72 @@ def test_the_side_by_side_figure_says_it_draws_no_theory_for_any_model(tmp_path)
         no_theory = side.caption.split("Measurements only: ")[1].split(".")[0]
         assert "GRU" in no_theory and not no_theory.startswith("no theory is drawn for GRU")
         assert ("Decay curves" in no_theory) == decay  # named where the page has it
+
+
+def _says_rims(grid: LineGrid) -> tuple[bool, bool]:
+    """Whether ``grid`` draws a rim or a ring (a line drawn wider, a marker ringed, where
+    later curves cover it), and whether its caption says so."""
+    from vanishlab.report.line_style import covered_points, shown_levels, widened
+
+    labels, reference = widened(grid)
+    shown = shown_levels(grid)
+    rings = grid.markers and any(covered_points(p.curves, shown) for p in grid.panels)
+    drawn = bool(labels) or reference or rings
+    return drawn, "drawn wider" in grid.caption or "inside a" in grid.caption
+
+
+@pytest.mark.parametrize(
+    ("kind", "still", "rims"),
+    [
+        # still weights: every step's curves are the first's; the state's and the input's
+        # rates and horizons coincide (T = 40)
+        ("rnn", True, {"Decay rates", "Horizons", "Decay curves"}),
+        ("rnn", False, {"Decay rates", "Horizons"}),
+        ("lstm", False, set()),  # two horizon curves apart: no rim, no ring
+    ],
+)
+def test_a_monitor_pages_line_figures_say_their_rims_and_only_theirs(tmp_path, kind, still, rims):
+    """The monitor's rates figure and its decay curves at chosen steps drew lines wider
+    (steps or curves that coincide) with nothing said of it, and its horizons figure said so
+    wherever it had two curves, whether or not it drew a rim."""
+    import torch
+    from _report_run import monitor_report_of
+    from torch import nn
+
+    from vanishlab.trained import JacobianMonitor
+
+    torch.manual_seed(0)
+    module = nn.RNN(2, 16) if kind == "rnn" else nn.LSTM(2, 16)
+    with JacobianMonitor(module, torch.randn(40, 2, 2), out=tmp_path / "m") as mon:
+        for step in range(4):
+            if not still:  # the weights move between steps
+                with torch.no_grad():
+                    module.weight_hh_l0.mul_(1.05)
+            mon.step(step, loss=0.1)
+    grids = _blocks(monitor_report_of(tmp_path / "m"), LineGrid)
+    assert any(g.title == "Horizons over training" for g in grids)
+    for grid in grids:
+        drawn, said = _says_rims(grid)
+        assert said == drawn, (grid.title, grid.caption)
+        assert drawn == any(grid.title.startswith(r) for r in rims), grid.title
+
+
+def test_the_theory_figure_says_the_prediction_drawn_wider(tmp_path):
+    """normal and orthogonal weights have one mean field: their dashed predictions coincide,
+    the earlier drawn wider; the caption said nothing of it."""
+    out = tmp_path / "theory"
+    grid = vl.Sweep(
+        activation="relu",
+        init=("normal", "orthogonal"),
+        gain=(0.5, 1.0, 2.0),
+        hidden_size=8,
+        input_size=4,
+        seq_len=12,
+        batch=2,
+    )
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    run = [vl.load_results(out), vl.load_cells(out), vl.load_manifest(out)]
+    report = build_report(*run, timestamp=STAMP)
+    (theory,) = [b for s in report.sections if s.key == "theory" for b in s.blocks[:1]]
+    assert isinstance(theory, LineGrid)
+    assert _says_rims(theory) == (True, True), theory.caption

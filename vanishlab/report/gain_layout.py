@@ -13,7 +13,7 @@ import pandas as pd
 from ..analysis.fits import PHASE_TOLERANCE
 from .format import RATE_LABEL, label
 from .layout import Plan, grid_rows, minus_inf_rate, omitted
-from .line_style import hidden_bar_note
+from .line_style import hidden_bar_note, rim_note
 from .model import Curve, LineGrid, LinePanel
 
 __all__ = ["gain_curve", "gain_grid"]
@@ -106,4 +106,5 @@ def gain_grid(
             " A panel without points has no fitted rate at any gain (the tables say why for "
             "each setting)."
         )
-    return replace(grid, caption=caption + failed_note)
+    # the rims it draws (a line, or a dashed prediction, over an earlier one), and only those
+    return replace(grid, caption=caption + rim_note(grid) + failed_note)

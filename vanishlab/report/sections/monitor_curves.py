@@ -4,13 +4,14 @@ evenly spaced ones between), one panel per curve and one line per step."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from ...sweep.schema import MONITOR_STEP
 from ...sweep.section_names import CURVES_STEPS
 from ..format import LAG_LABEL, LOG_NORM_LABEL, STEP_LABEL
-from ..line_style import hidden_band_note
+from ..line_style import hidden_band_note, rim_note
 from ..model import LineGrid, LinePanel, Section
 from ..view import RunView
 from .monitor_steps import steps_frame
@@ -89,6 +90,9 @@ def curves_steps_section(view: RunView) -> Section | None:
         legend_title=STEP_LABEL,
         legend=legend,
     )
+    # steps whose curves coincide: the earlier drawn wider (its legend's labels name the step:
+    # "training step = step 50" else)
+    grid = replace(grid, caption=grid.caption + rim_note(replace(grid, legend_title="")))
     return Section(
         CURVES_STEPS.key,
         CURVES_STEPS.title,

@@ -17,7 +17,7 @@ from ...sweep.progress import plural
 from ...sweep.schema import MONITOR_STEP
 from ...sweep.section_names import LONG_DEPS, TRAINING
 from ..format import LAG_RATE_LABEL, LYAPUNOV_LABEL, STEP_LABEL, and_list, rate_text
-from ..line_style import BAND_WORDS, marker_word
+from ..line_style import BAND_WORDS, covered_points, marker_word, shown_levels, widened
 from ..model import Curve, KeyValues, LineGrid, LinePanel, Section
 from ..view import RunView
 from .monitor_loss import TRAINING_FIGURES, chance_of, loss_figure, loss_glance, step_span
@@ -176,7 +176,7 @@ def _rates_figure(
         " Triangles on the floor mark steps where a value is −∞ (an exact zero Jacobian: the "
         "gradient is cut off completely)."
     )
-    return LineGrid(
+    grid = LineGrid(
         title="Decay rates and the top Lyapunov exponent over training",
         caption=(
             "The fitted decay rate d ln||J|| / dk of each curve (vl.fit_decay of the Frobenius "
@@ -210,6 +210,7 @@ def _rates_figure(
         x_span=step_span(steps),  # failed steps at either end too: the loss's axis
         align=TRAINING_FIGURES,
     )
+    return _coincide_note(grid, "rate")
 
 
 #: The most steps :func:`_growing_note` names one by one.
@@ -275,9 +276,7 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) 
         return None
     markers = _markers(steps)
     any_at_zero = any(at_zero(rec) for f in by_curve.values() for rec in f.to_dict("records"))
-    # a ring round a dot; round a square or a diamond past 6 lines, a larger one of its shape
-    ring = "ring" if marker_word(curves, len(labels) + 1) == "dot" else "larger marker"
-    return LineGrid(
+    grid = LineGrid(
         title="Horizons over training",
         caption=(
             f"The horizon of each curve, {HORIZON_MEANING}, at each recorded training step: "
@@ -290,13 +289,6 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) 
                 else ""
             )
             + (" A gap: a failed step." if len(failed) else "")
-            + (
-                " Where curves have the same horizon, the later curve's marker sits inside a "
-                f"{ring} of the earlier one's colour; where they have it at most steps, the "
-                "earlier line is drawn wider, a rim around the later."
-                if markers and len(curves) > 1
-                else ""
-            )
             + (
                 " Some of these horizons are where a Jacobian is exactly zero, not a decay "
                 "('(exact 0)' in the table)."
@@ -317,6 +309,32 @@ def _horizons_figure(steps: pd.DataFrame, by_curve: ByCurve, labels: list[str]) 
         at_least_label=BEYOND_LABEL,
         align=TRAINING_FIGURES,
     )
+    return _coincide_note(grid, "horizon")
+
+
+def _coincide_note(grid: LineGrid, what: str) -> LineGrid:
+    """``grid`` with its caption's sentence on the curves that coincide, where it draws them
+    so, and only there: a marker inside a ring (or a larger marker) of an earlier curve's
+    colour, an earlier line drawn wider (the rates figure drew both, its caption said neither;
+    the horizons figure said both wherever it had two curves)."""
+    shown = shown_levels(grid)
+    rings = grid.markers and any(covered_points(p.curves, shown) for p in grid.panels)
+    wider = bool(widened(grid)[0])
+    curves = [c for p in grid.panels for c in p.curves]
+    # a ring round a dot; round a square or a diamond past 6 lines, a larger one of its shape
+    ring = "ring" if marker_word(curves, len(grid.legend)) == "dot" else "larger marker"
+    marker = f"the later curve's marker sits inside a {ring} of the earlier one's colour"
+    line = "the earlier line is drawn wider, a rim around the later"
+    if rings and wider:
+        note = f" Where curves have the same {what}, {marker}; where they have it at most "
+        note += f"steps, {line}."
+    elif rings:
+        note = f" Where curves have the same {what}, {marker}."
+    elif wider:
+        note = f" Where curves have the same {what} at most steps, {line}."
+    else:
+        return grid
+    return replace(grid, caption=grid.caption + note)
 
 
 def _horizon_curves(by_curve: ByCurve, labels: list[str], failed: np.ndarray) -> list[Curve]:
