@@ -354,3 +354,30 @@ def test_a_phase_diagram_of_one_seed_has_no_other_seeds_to_average(tmp_path):
         "before it); no point is drawn there." in grid.caption
     )
     assert "a seed" not in grid.caption and "in the mean" not in grid.caption
+
+
+def test_a_phase_diagram_says_a_triangle_with_no_point_above_it(tmp_path):
+    """Its caption read "the point is the mean of the other seeds" beside a gain where every
+    seed's rate is −∞ (the demo's relu IRNN at g = 0.5, figures 6 and 7): no point is drawn
+    there, and there are no other seeds."""
+    out = tmp_path / "irnn"
+    grid = vl.Sweep(
+        activation="relu",
+        init=("identity", "normal"),
+        gain=(0.5, 1.0),
+        hidden_size=4,
+        input_size=2,
+        seq_len=30,
+        batch=2,
+        seed=(0, 1),
+    )
+    vl.run_sweep(grid, out, workers=1, progress=False)
+    report = _report(out, ["gain"])
+    (figure,) = [b for s in report.sections for b in s.blocks if isinstance(b, LineGrid)]
+    curves = [c for p in figure.panels for c in p.curves if not c.reference]
+    # identity at g = 0.5: a triangle, no point (both seeds at −∞)
+    assert any((np.isin(c.x, c.floor_x) & ~np.isfinite(c.y)).any() for c in curves)
+    assert (
+        "the point is the mean of the other seeds; a triangle with no point above it: no seed "
+        "has a finite rate there." in figure.caption
+    ), figure.caption

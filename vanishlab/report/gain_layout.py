@@ -86,9 +86,19 @@ def gain_grid(
     caption += hidden_bar_note(grid, "per step")  # "" where no bar is drawn
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     if any(len(c.floor_x) for cs in measured for c in cs):
+        # a gain where every seed is at -inf has no point (the demo's relu IRNN at g = 0.5),
+        # where the caption read that the point is the mean of the other seeds
+        bare = any(
+            (np.isin(c.x, c.floor_x) & ~np.isfinite(c.y)).any() for cs in measured for c in cs
+        )
         caption += (
             f" Triangles on the floor mark gains where some seed has {minus_inf_rate(seeds)}; "
-            "the point is the mean of the other seeds."
+            "the point is the mean of the other seeds"
+            + (
+                "; a triangle with no point above it: no seed has a finite rate there."
+                if bare
+                else "."
+            )
             if seeds > 1  # of one seed, there are no others, and no point: it said so
             else " Triangles on the floor mark gains where the seed has "
             f"{minus_inf_rate(seeds)}; no point is drawn there."
