@@ -228,7 +228,7 @@ def test_a_gated_queue_counts_its_input_stream_twice(model, want):
     and its power-iteration space), beside its working matrices."""
     T, L, B, H, I = 10, 1, 8, 32, 64
     G = {"gru": 3, "lstm": 4}[model]
-    forward = 24 * (T + 1) * B * H + T * B * I
+    forward = 28 * (T + 1) * B * H + T * B * I
     rows = (2 if model == "lstm" else 1) * B * H * H
     spectral_ = 16 * rows + 2 * 16 * B * H * I
     weights = G * (H * H + H * max(H, I))

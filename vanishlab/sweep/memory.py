@@ -43,7 +43,10 @@ T = 30, H = 16, B = 256, whose Gram matrices, 8x the queue, were not counted).
 An LSTM or GRU (:mod:`vanishlab.core.gated`, G = 4 or 3 gate blocks) holds more of each. Its
 forward pass (:mod:`vanishlab.core.gated_forward`) makes every step's gates, coefficients and
 their temporaries for all steps at once: 24 numbers per step, sample and unit while the first
-layer is made, and what each layer keeps, 11 (LSTM) or 6 (GRU) more per layer above it. Its
+layer is made, counted as 28 for the heap's holes between them (a float64 LSTM at T = 2048,
+H = 4, B = 64 peaked at 132.5-184.4 MiB over 30 runs on 2026-12-07, 1.02x its estimate at the
+highest with 24; now 1.15x), and what each layer keeps, 11 (LSTM) or 6 (GRU) more per layer
+above it. Its
 spectral queue holds 16 lags of its state rows, (H x 2H) for an LSTM (2 L B H^2 per lag), and of
 its h and c blocks apart only when they are asked for (L B H^2 each; a sweep's cell and
 ``vanishlab analyze`` measure :data:`~vanishlab.core.cells.RUN_SOURCES`, without them), beside
@@ -52,7 +55,8 @@ G times the weights. These counts were fitted to whole cells' resident peaks on 
 shapes: T 30-4096, H 4-512, B 8-256, L 1-4; tests/test_memory_estimate.py): the estimate is
 1.25-1.76x the peak for gated cells (1.11-1.78x over 192 narrow ones measured later that day:
 LSTM and GRU, H 2-8, T 1024-4096, B 64 and 256, L 1-2, float32 and float64; the tightest a
-one-layer float64 LSTM at B = 64); for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
+one-layer float64 LSTM at B = 64; 1-15 % higher since the first layer's 28 numbers, the most
+for a long narrow cell); for nn.RNN, as then counted, 1.11-1.64x over 32 shapes,
 tanh and relu, but for a tiny stack (T = 200, H = 8, B = 64, L = 3: 7 MiB; 1.73x a tanh then,
 1.83x a relu with 9 float64 numbers, about 1.9x with 10). A relu was counted as a tanh until
 2026-12-04: 1.92-1.95x the peak at T = 4096, H = 64, B = 64, and 0.92x at T = 2048, H = 2, B =
@@ -138,7 +142,7 @@ _FORWARD_LAYER = 5
 _FORWARD_MORE = {"tanh": 3, "relu": 1}
 _RNN_NORM_ARRAYS = 10
 # The gated counts of the module docstring.
-_GATED_FIRST = 24
+_GATED_FIRST = 28
 _GATED_LAYER = {"lstm": 11, "gru": 6}
 _GATED_WORKING = {"lstm": 20, "gru": 15}
 _NORM_ARRAYS = 6
@@ -247,8 +251,8 @@ def _flush_bytes(B: int, m: int, n: int, s: int) -> int:
     """The work space of one chunk's spectral norms on a CPU, for a stream of (B, m, n)
     matrices (:meth:`vanishlab.core.spectral.SpectralNorms.flush`): float64 Gram matrices for a
     small or tall side (the matrices in float64, twice with the heap's hole, their k x k Gram
-    matrices three times, k the smaller side), else the block power iteration's copy of the unfinished matrices and its
-    blocks of rows."""
+    matrices three times, k the smaller side), else the block power iteration's copy of the
+    unfinished matrices and its blocks of rows."""
     K = CPU_CHUNK
     if takes_gram(m, n):
         return 8 * K * B * (_GRAM_CHUNKS * m * n + 3 * min(m, n) ** 2)
