@@ -83,6 +83,16 @@ MODELS_WORDS = ["models", "decay", "rates", "theory"]
 DECAY_WORDS = ["decay", "theory"]
 
 
+def _marked_points(ax) -> set[tuple[float, float]]:
+    """The (x, y) of every point an axes draws a marker on."""
+    return {
+        (float(x), float(y))
+        for line in ax.get_lines()
+        if line.get_marker() not in (None, "None", "")
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+    }
+
+
 def _report_of(grid, tmp_path, sections):
     """The page of ``grid`` swept into ``tmp_path / "run"`` in this process: of ``sections``
     alone (``_report_run.report_of``), the ones a test reads (and those their words depend
@@ -413,12 +423,7 @@ def test_a_critical_gain_line_in_its_lines_colour_has_no_end_markers(markers):
     grid = LineGrid("t", "c", 1, 1, panels, "g", "rate", "init", ("a", "b"), markers=markers)
     with pinned():
         (ax,) = [a for a in draw(grid).axes if a.get_visible()]
-    marked = {
-        (float(x), float(y))
-        for line in ax.get_lines()
-        if line.get_marker() not in (None, "None", "")
-        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
-    }
+    marked = _marked_points(ax)
     assert (1.0, -0.55) in marked  # the dashed prediction keeps its open squares
     assert not {(1.7, -1.2), (1.7, 0.1)} & marked, sorted(marked)
 
@@ -443,13 +448,7 @@ def test_a_reference_of_one_point_is_drawn(markers):
     grid = LineGrid("t", "c", 1, 1, panels, "T", "y", "gain", ("gain = 1",), markers=markers)
     with pinned():
         (ax,) = [a for a in draw(grid).axes if a.get_visible()]
-    marked = {
-        (float(x), float(y))
-        for line in ax.get_lines()
-        if line.get_marker() not in (None, "None", "")
-        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
-        if np.isfinite(y)
-    }
+    marked = {(x, y) for x, y in _marked_points(ax) if np.isfinite(y)}
     assert {(6.0, 0.5), (6.0, 3.0)} <= marked and (7.0, 0.0) not in marked
     if markers:  # few measured x values are the ticks ("6", not 5.70, 5.85, ..., 6.30; not
         # the critical line's 7, which is not a measured value)
