@@ -386,10 +386,11 @@ def test_mixed_run_titles_and_rate_heatmaps_leave_out_what_does_not_apply(smoke_
         assert np.isfinite(panel.values).any(axis=0).all(), (panel.title, panel.col_labels)
         assert np.isfinite(panel.values).any(axis=1).all(), (panel.title, panel.row_labels)
     # Its one activation (tanh, n/a for the gated cells) is no map's axis: that drew one
-    # "tanh" or "n/a" column per panel. The models are compared in one map instead.
+    # "tanh" or "n/a" column per panel. The models are compared in one map instead, the
+    # nn.RNN named with its activation as the legend and titles name it.
     maps = {b.title: b.panels for b in blocks if isinstance(b, HeatmapGrid)}
     assert not [t for t in maps if "activation" in t], list(maps)
-    assert {p.col_labels for p in maps["Rate by init and model"]} == {("rnn", "lstm", "gru")}
+    assert {p.col_labels for p in maps["Rate by init and model"]} == {("rnn (tanh)", "lstm", "gru")}
 
 
 def test_a_run_of_gated_cells_only_does_not_show_activation_as_swept(tmp_path):

@@ -1320,7 +1320,7 @@ def test_a_one_cell_run_s_anomalies_name_its_setting(tmp_path):
     failed = _report_of(one, tmp_path / "a", ["anomalies"])
     (row,) = next(b for b in _section(failed, "anomalies").blocks if b.title == "Failed cells").rows
     assert row[2] == "overflow"
-    assert "model = rnn, relu, 1 layer" in row[1] and "gain = 1e+30" in row[1]
+    assert "model = rnn (relu), 1 layer" in row[1] and "gain = 1e+30" in row[1]
     # a cell that trains nothing is not named by the training's settings
     assert not any(w in row[1] for w in ("task", "steps", "lr", "optimizer", "clip"))
     zeros = _report_of(

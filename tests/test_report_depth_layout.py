@@ -107,8 +107,9 @@ def test_a_setting_shared_by_a_panels_rows_is_said_once_in_its_title(mixed):
     labels, beside "gain = ..., input std = ..., l = 1"; their titles say it now, and no
     row's label or group's repeats a setting every row of its panel shares."""
     (figure,) = mixed.blocks
-    rnn = [p for p in figure.panels if p.title.startswith("model = rnn, ")]
-    assert len(rnn) == 8 and all(p.title.split(", ")[1] in ("tanh", "relu") for p in rnn)
+    rnn = [p for p in figure.panels if p.title.startswith("model = rnn ")]
+    models = ("model = rnn (tanh)", "model = rnn (relu)")
+    assert len(rnn) == 8 and all(p.title.split(", ")[0] in models for p in rnn)
     for p in figure.panels:
         assert all(label.isdigit() for label in p.row_labels), p.row_labels  # a layer's number
         assert len(p.row_groups) == len(p.separators) + 1

@@ -17,8 +17,8 @@ from vanishlab.report.model import Curve, HeatmapGrid, HeatPanel, LineGrid, Line
 
 #: Panel titles of a gated smoke run's "Rate by depth and sequence length" (three to a row).
 GATED_TITLES = (
-    "model = rnn, tanh, default",
-    "model = rnn, tanh, orthogonal",
+    "model = rnn (tanh), default",
+    "model = rnn (tanh), orthogonal",
     "model = lstm, default",
     "model = lstm, orthogonal",
     "model = gru, default",

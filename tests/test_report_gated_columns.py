@@ -51,7 +51,7 @@ def test_each_column_of_the_decay_curves_is_one_model_and_each_row_one_depth(gri
     for grid in grids:
         assert (grid.nrows, grid.ncols) == (2, 3), grid.title
         for panel in grid.panels:
-            model = ("rnn", "lstm", "gru")[panel.col]
+            model = ("rnn (tanh)", "lstm", "gru")[panel.col]
             depth = ("1 layer", "2 layers")[panel.row]
             assert panel.title.startswith(f"model = {model},"), (grid.title, panel.title)
             assert panel.title.endswith(depth), (grid.title, panel.title)
@@ -68,7 +68,7 @@ def test_an_rnn_of_two_activations_beside_gated_cells_gets_a_column_per_activati
     rnn, relu | lstm | gru across, 1 and 2 layers down, no slot empty."""
     grids = _curve_grids(MIXED, tmp_path / "run")
     assert len(grids) == 2
-    columns = ("model = rnn, tanh,", "model = rnn, relu,", "model = lstm,", "model = gru,")
+    columns = ("model = rnn (tanh),", "model = rnn (relu),", "model = lstm,", "model = gru,")
     for grid in grids:
         assert (grid.nrows, grid.ncols, len(grid.panels)) == (2, 4, 8), grid.title
         for panel in grid.panels:

@@ -13,7 +13,7 @@ from vanishlab.report.format import NOT_APPLICABLE, setting_text
 
 def test_setting_text_puts_the_model_first_whatever_order_its_pairs_come_in():
     pairs = [("activation", "tanh"), ("num_layers", 2), ("init", "default"), ("model", "rnn")]
-    assert setting_text(pairs) == "model = rnn, tanh, 2 layers, init = default"
+    assert setting_text(pairs) == "model = rnn (tanh), 2 layers, init = default"
     assert setting_text([("activation", NOT_APPLICABLE), ("model", "lstm")]) == "model = lstm"
 
 
@@ -36,7 +36,7 @@ def mixed_sections(tmp_path_factory):
 def test_the_decay_curves_of_mixed_models_name_the_model_first(mixed_sections):
     titles = [p.title for b in mixed_sections["decay"].blocks for p in getattr(b, "panels", ())]
     assert titles and all(t.startswith("model = ") for t in titles), titles
-    assert "model = rnn, tanh, 1 layer" in titles, titles
+    assert "model = rnn (tanh), 1 layer" in titles, titles
 
 
 def test_an_init_in_a_title_reads_name_equals_value(mixed_sections):

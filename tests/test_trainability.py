@@ -548,13 +548,13 @@ def test_the_panel_cap_goes_round_robin_over_models_and_names_what_it_left_out(
     for figure in figures:
         titles = [p.title for p in figure.panels]
         assert len(titles) == 12
-        for model in ("rnn", "lstm", "gru"):  # four each, in display order
-            assert sum(t.startswith(f"model = {model},") for t in titles) == 4
-        assert titles[0] == "model = rnn, tanh, hidden = 2, init = default"
+        for model in ("rnn (", "lstm,", "gru,"):  # four each, in display order
+            assert sum(t.startswith(f"model = {model}") for t in titles) == 4
+        assert titles[0] == "model = rnn (tanh), hidden = 2, init = default"
         assert titles[4] == "model = lstm, hidden = 2, init = default"
         assert figure.note.startswith(
             "12 more combinations of model, activation, hidden, init are not drawn: "
-            "(model = rnn, tanh, hidden = 4, init = default), "
+            "(model = rnn (tanh), hidden = 4, init = default), "
         )
         assert figure.note.endswith(" and 4 more (the table below lists every setting).")
 

@@ -61,6 +61,7 @@ __all__ = [
     "horizon_text",
     "label",
     "minus_inf_words",
+    "model_text",
     "plural",
     "py",
     "r2_text",
@@ -233,15 +234,39 @@ def assign(column: str, value: object, digits: int = 4) -> str:
     return f"{label(column)} = {text}"
 
 
+def model_text(model: object, activation: object = None) -> str:
+    """A model as every figure and table of a page names it to a reader: an nn.RNN with its
+    activation, ``"rnn (tanh)"``, a gated cell (or an RNN of no activation known) by its name
+    alone, ``"lstm"``. The one definition: a gated run's page wrote "rnn" in its heatmap's
+    columns, "rnn (tanh)" in its legend and "model = rnn, tanh" in its panels' titles."""
+    if model == "rnn" and _named(activation):
+        return f"rnn ({format_value(activation)})"
+    return format_value(model)
+
+
+def _named(value: object) -> bool:
+    """Whether ``value`` is a setting's value to name: not missing, not :data:`NOT_APPLICABLE`."""
+    if value is None or value is pd.NA or _is_na(value):
+        return False
+    return not (isinstance(value, float | np.floating) and math.isnan(value))
+
+
 def setting_text(pairs: Iterable[tuple[str, object]], digits: int = 4) -> str:
     """A setting as a title: ``"tanh, 2 layers, gain 1.5"``, the model first whatever its
-    place in ``pairs`` (``"model = rnn, tanh, 2 layers"``: the first thing a reader needs,
-    which a figure of mixed models, drawing it as its column axis, put last), the other axes in
-    the order given. An axis that does not apply to the setting's model is left out
-    (``"model = lstm, 1 layer"``, not ``"model = lstm, n/a, 1 layer"``). ``digits``: as
-    :func:`format_value`'s."""
+    place in ``pairs`` (``"model = rnn (tanh), 2 layers"``: the first thing a reader needs,
+    which a figure of mixed models, drawing it as its column axis, put last), named with its
+    activation as :func:`model_text` names it, the other axes in the order given. An axis that
+    does not apply to the setting's model is left out (``"model = lstm, 1 layer"``, not
+    ``"model = lstm, n/a, 1 layer"``). ``digits``: as :func:`format_value`'s."""
     ordered = sorted(pairs, key=lambda kv: kv[0] != "model")  # stable: the rest keep their order
-    return ", ".join(assign(k, v, digits) for k, v in ordered if not _is_na(v))
+    given = dict(ordered)
+    act = given.get("activation")
+    merged = "model" in given and model_text(given["model"], act) != format_value(given["model"])
+    return ", ".join(
+        f"{label(k)} = {model_text(v, act)}" if k == "model" else assign(k, v, digits)
+        for k, v in ordered
+        if not _is_na(v) and not (merged and k == "activation")
+    )
 
 
 def title_digits(settings: Sequence[Iterable[tuple[str, object]]]) -> list[int]:

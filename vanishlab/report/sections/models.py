@@ -25,11 +25,11 @@ from ...sweep.summary_fields import diverges_meaning
 from ..format import (
     LAG_LABEL,
     MAX_COLUMNS,
-    NOT_APPLICABLE,
     NUMERIC_AXES,
     and_list,
     hashable,
     label,
+    model_text,
     plural,
     rate_text,
     setting_titles,
@@ -64,12 +64,6 @@ _NO_THEORY = "— (no theory for gated cells)"
 _DIVERGES = "diverges"
 
 
-def _line_label(model: object, activation: object) -> str:
-    if model == "rnn" and activation not in (None, NOT_APPLICABLE):
-        return f"rnn ({activation})"
-    return str(model)
-
-
 def _settings(view: RunView) -> list[str]:
     return [c for c in view.varying if c not in (_MODEL, "activation", "seed")]
 
@@ -80,7 +74,7 @@ def _mean_curves(view: RunView, keys: list[str]) -> pd.DataFrame:
     log10 is finite, ``zero`` where some sample's Jacobian is exactly zero."""
     top = view.top_state
     frame = top.assign(
-        line=[_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)]
+        line=[model_text(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)]
     )
     return seed_stats(frame, [*keys, "line"], "log10_fro_mean", "log10_fro_std")
 
@@ -191,7 +185,7 @@ def _missing_note(
     reasons: set[str] = set()
     for where, title in zip(settings, titles, strict=True):
         here = select(cells, where.items())
-        present = {_line_label(m, a) for m, a in zip(here[_MODEL], here["activation"], strict=True)}
+        present = {model_text(m, a) for m, a in zip(here[_MODEL], here["activation"], strict=True)}
         missing: dict[str, list[str]] = {}
         for name in lines:
             if name not in present:
@@ -246,7 +240,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     on = [c for c in view.setting_columns if c in fits]
     fits = fits.merge(texts[[*on, "rate_text", "horizon_text"]], on=on, how="left")
     frame = fits.assign(
-        line=[_line_label(m, a) for m, a in zip(fits[_MODEL], fits["activation"], strict=True)],
+        line=[model_text(m, a) for m, a in zip(fits[_MODEL], fits["activation"], strict=True)],
         predicted_by=fits["cell_id"].map(theory["predicted_by"]),
         predicted_rate=fits["cell_id"].map(theory["predicted_rate"]),
         predicted_note=fits["cell_id"].map(theory["note"]),
@@ -385,11 +379,11 @@ def models_section(view: RunView) -> Section | None:
         return None
     keys = _settings(view)
     top = view.top_state
-    labels = {_line_label(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)}
+    labels = {model_text(m, a) for m, a in zip(top[_MODEL], top["activation"], strict=True)}
     models = view.values(_MODEL)
     # An RNN's lines in the run's activation order (tanh before relu where the run gave them
     # so), as the rates' heatmaps and tables put them, not alphabetically.
-    acts = {_line_label("rnn", a): i for i, a in enumerate(view.values("activation"))}
+    acts = {model_text("rnn", a): i for i, a in enumerate(view.values("activation"))}
     ordered = sorted(labels, key=lambda name: (acts.get(name, len(acts)), name))
     lines = [name for m in models for name in ordered if name == m or name.startswith(f"{m} (")]
     names = view.models_measured

@@ -16,6 +16,7 @@ from ..format import (
     and_list,
     horizon_text,
     label,
+    model_text,
     py,
     setting_titles,
     value_texts,
@@ -95,8 +96,8 @@ def rate_heatmaps(
         panels.append(
             HeatPanel(
                 title=panel_title,
-                row_labels=tuple(value_texts(row_key, rows_v)),
-                col_labels=tuple(value_texts(col_key, cols_v)),
+                row_labels=_labels(sub, row_key, rows_v),
+                col_labels=_labels(sub, col_key, cols_v),
                 values=values,
                 text=tuple(tuple(t) for t in text),
                 absent=absent,
@@ -153,6 +154,20 @@ def rate_heatmaps(
         )
         for n, page in enumerate(pages)
     ]
+
+
+def _labels(cells: pd.DataFrame, key: str, values: list[object]) -> tuple[str, ...]:
+    """A panel's row or column labels: ``values`` of ``key`` as :func:`value_texts` writes
+    them, a model named as every figure of the page names it (:func:`model_text`: "rnn
+    (tanh)", the activation of the panel's nn.RNN cells, of which a map has one)."""
+    texts = value_texts(key, values)
+    if key != "model" or "activation" not in cells:
+        return tuple(texts)
+    for i, model in enumerate(values):
+        acts = cells.loc[(cells[key] == model).to_numpy(dtype=bool), "activation"].unique()
+        if len(acts) == 1:
+            texts[i] = model_text(model, acts[0])
+    return tuple(texts)
 
 
 def _shows(mark: str, panels: list[HeatPanel]) -> bool:
