@@ -5,12 +5,15 @@ them a gain measured, and no tick marked gain 1, the edge of chaos for an orthog
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 import vanishlab as vl
 from vanishlab.report import build_report
 from vanishlab.report.figure_layout import pinned
 from vanishlab.report.figures import MAX_X_TICKS, draw, x_ticks
+from vanishlab.report.line_axes import format_number
 from vanishlab.report.model import LineGrid
 from vanishlab.sweep.config import Sweep
 
@@ -48,3 +51,40 @@ def test_the_gain_phase_diagram_ticks_measured_gains_and_1(tmp_path):
         fig = draw(figure)
         labels = [t.get_text() for ax in fig.axes if ax.get_visible() for t in ax.get_xticklabels()]
     assert labels == ["0.25", "1", "1.5", "2", "3"], labels  # it read 0.8, 1.6, 2.4
+
+
+def test_a_critical_gain_drawn_without_its_tick_is_given_in_the_caption(tmp_path):
+    """The demo's theory figure drew tanh's critical gains of orthogonal (1.69) and normal
+    (1.86) 0.17 apart: 1.86 got no tick (too near 1.69, as above), and its dotted line stood
+    at a gain the figure gave no number for. The caption now gives the critical gains of such
+    a panel, each with its line's name; a figure whose every dotted line has its tick says
+    nothing of them."""
+    grid = {"hidden_size": 4, "input_size": 2, "seq_len": 6, "batch": 1, "seed": 0}
+    sweep = Sweep(activation="tanh", init=("orthogonal", "normal"), gain=(0.5, 1.0, 2.0), **grid)
+    out = tmp_path / "run"
+    vl.run_sweep(sweep, out, workers=1, progress=False)
+    report = build_report(
+        vl.load_results(out), vl.load_cells(out), vl.load_manifest(out), sections=["theory"]
+    )
+    theory = next(s for s in report.sections if s.key == "theory")
+    (figure,) = [b for b in theory.blocks if isinstance(b, LineGrid)]
+    with pinned():
+        fig = draw(figure)
+        axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_xticklabels()]
+        ticked = [{t.get_text() for t in ax.get_xticklabels()} for ax in axes]
+    (panel,) = figure.panels
+    (labels,) = ticked
+    edges = {format_number(c.x[0]): figure.legend[c.style] for c in panel.curves if c.dotted}
+    unticked = {g: name for g, name in edges.items() if g not in labels}
+    assert unticked == {"1.86": "normal"}, (edges, labels)  # orthogonal's 1.69 is ticked
+    assert "A dotted line too near another x tick has none of its own: the critical gains " in (
+        figure.caption
+    )
+    assert "are 1.69 (orthogonal) and 1.86 (normal)." in figure.caption, figure.caption
+    from vanishlab.report.line_axes import unticked_lines  # new with this test
+
+    (normal,) = unticked_lines(panel, figure)
+    assert format_number(normal.x[0]) == "1.86"
+    # orthogonal's line alone is ticked: the caption's helper finds no line to give
+    alone = replace(panel, curves=tuple(c for c in panel.curves if c is not normal))
+    assert unticked_lines(alone, figure) == []

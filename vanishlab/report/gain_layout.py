@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.fits import PHASE_TOLERANCE
-from .format import RATE_LABEL, label
+from .format import RATE_LABEL, and_list, label
 from .layout import Plan, grid_rows, minus_inf_rate, omitted
+from .line_axes import format_number, unticked_lines
 from .line_style import hidden_bar_note, rim_note
 from .model import Curve, LineGrid, LinePanel
 
@@ -83,6 +84,7 @@ def gain_grid(
         note=omitted(plan.omitted_panels, left_out, figure_keys, plan.omitted_columns),
         figure_note=plan.omitted_columns,
     )
+    caption += _unticked_note(grid)  # "" where every dotted line has its tick
     caption += hidden_bar_note(grid, "per step")  # "" where no bar is drawn
     measured = [[c for c in p.curves if not c.reference] for p in panels]
     if any(len(c.floor_x) for cs in measured for c in cs):
@@ -118,3 +120,38 @@ def gain_grid(
         )
     # the rims it draws (a line, or a dashed prediction, over an earlier one), and only those
     return replace(grid, caption=caption + rim_note(grid) + failed_note)
+
+
+def _unticked_note(grid: LineGrid) -> str:
+    """The caption's values of the critical gains drawn (dotted lines) in each panel where one
+    has no x tick (:func:`.line_axes.unticked_lines`: too near another, it is left out, and
+    its line stood at a gain the figure gave no number for), each named by its line's legend
+    entry; "" where every one has its tick."""
+    parts: list[str] = []
+    unticked = 0
+    for panel in grid.panels:
+        if not (alone := len(unticked_lines(panel, grid))):
+            continue
+        unticked += alone
+        gains = [
+            f"{format_number(float(c.x[0]))} ({_line_name(grid, c.style)})"
+            for c in panel.curves
+            if c.dotted and len(c.x)
+        ]
+        parts.append(and_list(gains) + (f" in the {panel.title} panel" if panel.title else ""))
+    if not parts:
+        return ""
+    lines = (
+        "A dotted line too near another x tick has none of its own"
+        if unticked == 1
+        else "Dotted lines too near another x tick have none of their own"
+    )
+    return f" {lines}: the critical gains are {'; '.join(parts)}."
+
+
+def _line_name(grid: LineGrid, style: int | None) -> str:
+    """A dotted line's name in the caption: its line's legend entry, or, grey, that lines
+    share it."""
+    if style is None or not 0 <= style < len(grid.legend):
+        return "lines share it"
+    return grid.legend[style]

@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from .figure_text import TICK_SIZE, text_width
-from .model import LineGrid, LinePanel
+from .model import Curve, LineGrid, LinePanel
 
 __all__ = [
     "FEW_X",
@@ -23,6 +23,7 @@ __all__ = [
     "format_number",
     "set_x_ticks",
     "set_y_limits",
+    "unticked_lines",
     "x_ticks",
     "y_ticks_width",
 ]
@@ -94,8 +95,7 @@ def set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
     predictions), a readable few of them where they are many (:func:`x_ticks`, with its
     dotted marker lines' x, then the grid's :attr:`~.model.LineGrid.x_marks`) in a figure of
     points, else at most 5 chosen by matplotlib."""
-    measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
-    xs = np.unique(np.concatenate(measured or [np.empty(0)]))
+    xs = _measured_x(panel)
     if len(xs) == 1:  # one x (a run of T = 1 has one input lag): half a unit either side,
         # not an autoscaled range of 0.1 (ticks at -0.075 ...) or, beside a floor, 1e-17
         lo, hi = ax.get_xlim()
@@ -104,13 +104,36 @@ def set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
         lo, hi = ax.get_xlim()
         ax.set_xlim(min(lo, grid.x_span[0]), max(hi, grid.x_span[1]))
     if grid.markers and len(xs):
-        lines = [float(c.x[0]) for c in panel.curves if c.dotted and len(c.x)]
-        ticks = x_ticks(xs, [*lines, *grid.x_marks])  # the critical gain drawn, else 1
+        ticks = _point_ticks(xs, panel, grid)
         ax.set_xticks(ticks, [format_number(v) for v in ticks])
     elif len(xs) == 1:
         ax.set_xticks(xs, [format_number(v) for v in xs])
     else:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
+
+
+def _measured_x(panel: LinePanel) -> np.ndarray:
+    """The x a panel's measured curves have (its reference curves' where it has none)."""
+    measured = [c.x for c in panel.curves if not c.reference] or [c.x for c in panel.curves]
+    return np.unique(np.concatenate(measured or [np.empty(0)]))
+
+
+def _point_ticks(xs: np.ndarray, panel: LinePanel, grid: LineGrid) -> np.ndarray:
+    """The x ticks of a figure of points' panel measured at ``xs`` (:func:`x_ticks`): its
+    dotted marker lines' x first (the critical gain drawn), then the grid's ``x_marks`` (1)."""
+    lines = [float(c.x[0]) for c in panel.curves if c.dotted and len(c.x)]
+    return x_ticks(xs, [*lines, *grid.x_marks])
+
+
+def unticked_lines(panel: LinePanel, grid: LineGrid) -> list[Curve]:
+    """The dotted marker lines of ``panel`` that :func:`set_x_ticks` gives no tick (too near
+    another tick: the demo's critical gain of normal, 1.86, beside orthogonal's 1.69), whose
+    x the caption must then give; none in a figure that is not of points."""
+    xs = _measured_x(panel)
+    if not (grid.markers and len(xs)):
+        return []
+    ticks = _point_ticks(xs, panel, grid)
+    return [c for c in panel.curves if c.dotted and len(c.x) and not (ticks == c.x[0]).any()]
 
 
 def readable_span(lo: float, hi: float) -> tuple[float, float]:
