@@ -5,6 +5,8 @@ them a gain measured, and no tick marked gain 1, the edge of chaos for an orthog
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -88,3 +90,15 @@ def test_a_critical_gain_drawn_without_its_tick_is_given_in_the_caption(tmp_path
     # orthogonal's line alone is ticked: the caption's helper finds no line to give
     alone = replace(panel, curves=tuple(c for c in panel.curves if c is not normal))
     assert unticked_lines(alone, figure) == []
+
+
+def test_building_a_page_s_sections_imports_no_matplotlib():
+    """The caption's ticks (line_axes.unticked_lines) are read where a section is built: the
+    module imported matplotlib at its top, before report/matplotlib_dirs had chosen
+    matplotlib's folders (a report imports it only where a figure is drawn, after them)."""
+    code = (
+        "import sys, vanishlab.report.gain_layout, vanishlab.report.sections; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

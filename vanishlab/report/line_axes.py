@@ -7,13 +7,15 @@ tick labels, and a tick label's number (:func:`format_number`).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator
 
 from .figure_text import TICK_SIZE, text_width
 from .model import Curve, LineGrid, LinePanel
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "FEW_X",
@@ -109,6 +111,10 @@ def set_x_ticks(ax: Axes, panel: LinePanel, grid: LineGrid) -> None:
     elif len(xs) == 1:
         ax.set_xticks(xs, [format_number(v) for v in xs])
     else:
+        # matplotlib where a figure is drawn alone: a caption reads this module's ticks
+        # (unticked_lines) before matplotlib_dirs has set matplotlib's folders
+        from matplotlib.ticker import MaxNLocator
+
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=not grid.markers))
 
 
