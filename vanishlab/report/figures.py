@@ -52,6 +52,7 @@ from .line_legend import (
     line_color,
     palette,
 )
+from .line_marks import every_few, reference_marks
 from .line_points import draw_level, draw_points, limit_points
 from .line_style import (
     BAND_MIN_PT,
@@ -220,13 +221,11 @@ def _draw_curves(ax: Axes, panel: LinePanel, grid: LineGrid, colors: list[str]) 
         color = line_color(curve, colors)
         shape = style_marker(curve.style, len(grid.legend), len(CVD_SAFE))
         if curve.reference:  # dashed; an open marker where a point stands alone
-            at = alone(curve.y)  # (on every point, a critical-gain line got end rings)
             lw = reference_width(under.get(i, 0))
             ax.plot(curve.x, curve.y, color=color, lw=lw, ls=dashes(curve.dotted), zorder=3)
             # its measured line's shape, open, on a few of its points; never on a dotted
             # marker line (a critical gain's vertical: its two ends read as predicted points)
-            if shape and not curve.dotted:
-                at = at | _every_few(curve.y)
+            at = reference_marks(curve, shape)
             if at.any():  # (an empty marker line per reference otherwise, in every SVG)
                 ax.plot(curve.x[at], curve.y[at], ls="none", marker=shape or "o", mfc="white")
                 ax.lines[-1].set(ms=4.0, color=color, zorder=3)
@@ -277,7 +276,7 @@ def _draw_curve(
             ax.plot(curve.x[at], curve.y[at], ls="none", marker=dot, ms=ms, color=color)
     single = np.zeros(0, bool) if markers else alone(curve.y)
     if shape and not markers:  # a few marks along the line, its shape told in the legend
-        single = single | _every_few(curve.y)
+        single = single | every_few(curve.y)
     if single.any():  # a finite point between gaps draws no line segment: show it as a dot
         ms = SHAPE_MS if shape else 3.2
         ax.plot(curve.x[single], curve.y[single], ls="none", marker=dot, ms=ms, color=color)
@@ -285,12 +284,6 @@ def _draw_curve(
     for ms in np.unique(sizes[bound]):  # a lower bound: a caret on the point, pointing up
         at = bound & (sizes == ms)
         ax.plot(curve.x[at], curve.y[at], ls="none", marker="^", ms=ms + 2.0, color=color)
-
-
-def _every_few(y: np.ndarray, marks: int = 6) -> np.ndarray:
-    """About ``marks`` of the finite points of ``y``, evenly spaced, from its first."""
-    finite = np.flatnonzero(np.isfinite(y))
-    return np.isin(np.arange(len(y)), finite[:: max(1, round(len(finite) / marks))])
 
 
 _PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)

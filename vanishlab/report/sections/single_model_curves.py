@@ -10,6 +10,7 @@ and λ₁: :mod:`.single_model`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from ...analysis.fits import fitted_end
 from ...sweep.section_names import CURVES, FITS
 from ..format import LAG_LABEL, LOG_NORM_LABEL, r2_text, rate_text
+from ..line_marks import open_shape_note
 from ..line_style import hidden_band_note
 from ..model import LineGrid, LinePanel, Section, Table
 from ..view import LSTM_STATE, RunView, state_jacobian
@@ -85,6 +87,17 @@ def curves_section(view: RunView) -> Section | None:
     floors = any(len(c.floor_x) for p in panels for c in p.curves)
     grid = LineGrid(
         title="Decay of the Jacobians, per layer and source",
+        caption="",
+        nrows=1,
+        ncols=len(panels),
+        panels=tuple(panels),
+        xlabel=LAG_LABEL,
+        ylabel=LOG_NORM_LABEL,
+        legend_title="Jacobian",
+        legend=legend,
+    )
+    grid = replace(
+        grid,
         caption=(
             "The log10 Frobenius norm of the Jacobian of the top layer's last state h_T "
             + (f"({LSTM_STATE}) " if architecture(view).get("kind") == "lstm" else "")
@@ -106,15 +119,10 @@ def curves_section(view: RunView) -> Section | None:
             f"{FITTED_LABEL.split(' (')[0]} over the lags it was fitted on, hidden under the "
             "measured line where the two agree (r² near 1"
             + (f"; see {FITS.title})." if view.shows(FITS.key) else ").")
+            # the open shapes at its ends (the fit window's), in the words of every figure
+            + open_shape_note(grid, "at the ends of the lags it was fitted on")
             + (ZERO_FLOOR_NOTE if floors else "")
         ),
-        nrows=1,
-        ncols=len(panels),
-        panels=tuple(panels),
-        xlabel=LAG_LABEL,
-        ylabel=LOG_NORM_LABEL,
-        legend_title="Jacobian",
-        legend=legend,
     )
     return Section(
         CURVES.key,
