@@ -13,8 +13,8 @@ from ..sweep.experiments import (
     module_named,
     unsearched,
 )
-from ..sweep.files import as_text
 from ._app import say, user_errors
+from .output import listing_lines
 
 __all__ = ["experiments", "inits"]
 
@@ -28,9 +28,8 @@ def inits() -> None:
 
     rows = [("init", "models", "mean field", "description")]
     rows += [(n, ",".join(i.models), i.validity, i.description) for n, i in INITS.items()]
-    widths = [max(len(row[c]) for row in rows) for c in range(3)]
-    for row in rows:
-        say("  ".join([*(v.ljust(w) for v, w in zip(row, widths, strict=False)), row[3]]))
+    for line in listing_lines(rows):
+        say(line)
     say(
         "\nmean field: iid (its assumptions hold; exact as H grows), approximate, or none "
         "(no prediction); for nn.RNN cells (LSTM and GRU cells have none)."
@@ -66,9 +65,8 @@ def experiments() -> None:
                 f"{DEFAULT_EXPERIMENT.description}; what `vanishlab sweep` runs with no EXPERIMENT",
             )
         )
-    # Padded by the name as text: under an ASCII locale the é of mé.py is two escaped bytes,
-    # two characters to len(), and its description stood a column left of the others'.
-    width = max(len(as_text(n)) for n, _ in rows)
-    for exp_name, description in sorted(rows):
-        say(f"{exp_name}{' ' * (width - len(as_text(exp_name)))}  {description}")
+    # Padded in terminal columns (listing_lines): under an ASCII locale the é of mé.py is two
+    # escaped bytes, two characters to len(), and a CJK character two columns to one.
+    for line in listing_lines(sorted(rows)):
+        say(line)
     say(f"\nsearched in this order (the first module of a name is the one run): {dirs}")

@@ -1,7 +1,8 @@
 """A command's lines and the exit statuses they go with: its output on stdout (:func:`say`,
 and :func:`stdout_refused`), every line on stderr (:func:`note`), a mistake's line and status 2
-(:func:`fail`), a stop's line and its status (:func:`interrupted`), and a broken pipe's quiet
-status 141 (:func:`broken_pipe`).
+(:func:`fail`), a stop's line and its status (:func:`interrupted`), a broken pipe's quiet
+status 141 (:func:`broken_pipe`), and a listing's columns aligned in a terminal's columns
+(:func:`listing_lines`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import re
 import select
 import signal
 import sys
+import unicodedata
+from collections.abc import Sequence
 
 import typer
 
 from ..errors import VanishlabError, command_line_words, traceback_wanted
+from ..sweep.files import as_text
 from ..sweep.progress import status_line
 from .disk_words import os_error_text, stdout_error_text
 
@@ -23,8 +27,10 @@ __all__ = [
     "INTERRUPTED",
     "USAGE_ERROR",
     "broken_pipe",
+    "display_width",
     "fail",
     "interrupted",
+    "listing_lines",
     "note",
     "say",
     "stdout_refused",
@@ -119,3 +125,31 @@ def stdout_refused(err: BrokenPipeError | VanishlabError) -> None:
         raise err
     else:
         fail(str(err))
+
+
+def display_width(text: str) -> int:
+    """The terminal columns ``text`` takes as a file name's text (:func:`~..sweep.files.
+    as_text`: under an ASCII locale the é of mé.py is two escaped bytes, one column): a wide
+    or full-width character (East Asian width W or F: 实, Ａ) two, a combining mark none, any
+    other one."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+        for c in as_text(text)
+    )
+
+
+def listing_lines(rows: Sequence[Sequence[str]]) -> list[str]:
+    """A listing's lines (``vanishlab inits``, ``vanishlab experiments``): each row's cells
+    two spaces apart, every one but the last padded to its column's widest in terminal
+    columns (:func:`display_width`), so that the next column starts where the others' do
+    (padded by characters, a CJK name, experiments/实验.py, pushed its description one column
+    right for each of its characters)."""
+    widths: dict[int, int] = {}
+    for row in rows:
+        for c, cell in enumerate(row[:-1]):
+            widths[c] = max(widths.get(c, 0), display_width(cell))
+
+    def padded(c: int, cell: str) -> str:
+        return cell + " " * (widths[c] - display_width(cell))
+
+    return ["  ".join([*(padded(c, v) for c, v in enumerate(row[:-1])), *row[-1:]]) for row in rows]
