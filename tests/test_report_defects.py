@@ -621,7 +621,7 @@ def test_rate_heatmaps_are_of_swept_axes(tmp_path, axes, titles):
         assert "activation (columns)" not in figure.caption
     if titles == ["Rate by init and model"]:  # every panel compares the three models
         (figure,) = heat
-        assert {p.col_labels for p in figure.panels} == {("rnn", "lstm", "gru")}
+        assert {p.col_labels for p in figure.panels} == {("rnn (tanh)", "lstm", "gru")}
         assert not np.isnan(np.stack([p.values for p in figure.panels])).any()
 
 
