@@ -283,10 +283,11 @@ def test_a_figure_of_points_marks_each_point_of_a_colour_come_round_in_its_shape
 
 
 def test_a_line_s_shape_marks_about_six_of_its_points_from_its_first_finite_one() -> None:
-    """``_every_few``: about six marks, 5 to 7 of 20, 60 or 200 points, the first on the first
-    finite point (a line that starts after a gap marked from there: where NaNs were counted,
-    marks fell on points not drawn)."""
-    from vanishlab.report.figures import _every_few
+    """``line_marks.every_few`` (figures' ``_every_few`` until a792ebc9 moved it): about six
+    marks, 5 to 7 of 20, 60 or 200 points, the first on the first finite point (a line that
+    starts after a gap marked from there: where NaNs were counted, marks fell on points not
+    drawn)."""
+    from vanishlab.report.line_marks import every_few as _every_few
 
     for n in (20, 60, 200):
         assert 5 <= _every_few(np.zeros(n)).sum() <= 7, n

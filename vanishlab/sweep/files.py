@@ -154,7 +154,7 @@ def fs_name(text: str) -> str:
     them: the folder a UTF-8 locale makes of it. Under an ASCII locale without Python's UTF-8
     mode, ``vanishlab sweep mé.py`` (its default folder ``runs/mé``) ended in a
     UnicodeEncodeError traceback. A byte already kept as a lone surrogate (U+DC80-U+DCFF) is
-    that byte again, as a UTF-8 locale writes it ("surrogatepass" made ``\udcff`` three
+    that byte again, as a UTF-8 locale writes it ("surrogatepass" made ``\\udcff`` three
     bytes, ED B3 BF, another folder); any other lone surrogate, which no locale writes, its
     three bytes."""
     encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
