@@ -32,6 +32,18 @@ FULL = vl.Sweep(
 )
 # One cell: the smallest run there is.
 SINGLE = vl.Sweep(hidden_size=8, input_size=4, seq_len=16, batch=2)
+# The gated experiment's smoke grid, smaller: rnn at tanh beside lstm and gru, two inits.
+GATED = vl.Sweep(
+    model=("rnn", "lstm", "gru"),
+    activation="tanh",
+    init=("default", "orthogonal"),
+    num_layers=(1, 2),
+    seq_len=(6,),
+    hidden_size=4,
+    input_size=2,
+    batch=2,
+    seed=(0,),
+)
 # relu with zero input and no bias: every state is 0 and relu'(0) = 0, so every Jacobian past
 # lag 0 is exactly zero; plus, in float32, a gain that overflows the forward pass (failed cell)
 # and, in float64, norms beyond the float32 range.

@@ -10,22 +10,12 @@ row i now holds the i-th of each."""
 from __future__ import annotations
 
 import pytest
-from _report_run import report_sections
+from _report_run import GATED, report_sections
 
 import vanishlab as vl
 from vanishlab.report.model import LineGrid
 
-SWEEP = vl.Sweep(
-    model=("rnn", "lstm", "gru"),
-    activation="tanh",
-    init=("default", "orthogonal"),
-    num_layers=(1, 2),
-    seq_len=(6,),
-    hidden_size=4,
-    input_size=2,
-    batch=2,
-    seed=(0,),
-)
+SWEEP = GATED
 
 
 def _curve_grids(sweep: vl.Sweep, out) -> list[LineGrid]:

@@ -10,23 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from _report_run import report_sections
+from _report_run import GATED, report_sections
 
-import vanishlab as vl
 from vanishlab.report.model import HeatmapGrid, LineGrid, Table
 
-# The gated experiment's smoke grid, smaller: rnn at tanh beside lstm and gru, two inits.
-SWEEP = vl.Sweep(
-    model=("rnn", "lstm", "gru"),
-    activation="tanh",
-    init=("default", "orthogonal"),
-    num_layers=(1, 2),
-    seq_len=(6,),
-    hidden_size=4,
-    input_size=2,
-    batch=2,
-    seed=(0,),
-)
+SWEEP = GATED
 
 
 @pytest.fixture(scope="module")
