@@ -463,8 +463,8 @@ class SpectralNorms:
         for lag, value in zip(lags, sigma, strict=True):
             self._on_ready(lag, value)
         # Dropped once handed (each push gives it again): the owner's bound method it was
-        # (a stream's) made a reference cycle, and the queue's buffer, 64 MiB at H = 1024,
-        # B = 1, outlived the cell until Python's cyclic collector ran; a sweep's worker held
-        # it beside its next cell, 35 MiB beyond what the sweep had counted for it
-        # (benchmarks/worker_memory.py, 2026-12-07).
+        # (a stream's) made a reference cycle, and the queue's buffer, 16 L B H^2 numbers,
+        # outlived the measurement until Python's cyclic collector ran. A sweep's worker held
+        # it beside its next cell: at H = 1024, T = 50, B = 8 (512 MiB) its third cell peaked
+        # 236 MiB beyond what the sweep counts for it (benchmarks/worker_memory.py, 2026-12-07).
         self._on_ready = None
