@@ -148,10 +148,18 @@ _GATED_WORKING = {"lstm": 20, "gru": 15}
 _NORM_ARRAYS = 6
 
 WORKER_BYTES = 96 * 2**20
-"""A local worker's own memory beside its cell's buffers: measured 70-72 MB private
+"""A local worker's own memory beside its cell's estimate: measured 70-72 MB private
 (``Private_Dirty`` of ``/proc/PID/smaps_rollup``) once it had measured a few small cells, torch
 2.13's CPU build on Linux, one thread; the rest of its ~250 MB resident is the forkserver's
-pages, shared."""
+pages, shared. It holds what a worker's first cell adds once (torch's kernels and thread pools:
+a 1 MiB cell's first run grew a fresh worker by 60 MiB, 30 of them torch's code pages, the page
+cache's, which the workers share) and the heap a cell leaves to the next. In the pool's own
+workers (benchmarks/worker_memory.py, 2026-12-07; 3-4 equal cells a worker, 12 shapes, H 64-1024,
+up to 1.4 GiB) the private dirty memory before a cell plus its resident peak stayed 29 MiB or
+more under the cell's estimate and this (the least: a 1 MiB cell's worker, at 68 MiB; 34 MiB at
+H = 1024, T = 50, B = 1), since 226e2b65 freed a cell's spectral queues with it (before, they
+lived beside the next cell until Python's cyclic collector ran: 512 MiB at H = 1024, T = 50,
+B = 8, whose worker peaked 236 MiB over its share)."""
 FIRST_TRAINING_BYTES = 128 * 2**20
 """What a process's first training adds once, beside its buffers (autograd's and the
 optimizer's code and kernels made on first use): a trained cell's first run in a fresh process
