@@ -62,3 +62,27 @@ def test_no_shape_drawn_no_word_of_it():
     assert open_shape_note(one, "there") == ""  # the first line has no shape
     both = LineGrid("t", "", 1, 1, (LinePanel(0, 0, "", first + second),), "k", "y", "", ("a", "b"))
     assert open_shape_note(both, "there") == f" A dashed line {OPEN_SHAPE}, there."
+
+
+def test_a_sweep_page_s_predictions_say_their_open_shapes(tmp_path):
+    """The sweep page's decay figure drew its dashed predictions with their lines' shapes, open,
+    at the fit window's ends (the demo's orthogonal and normal inits: an open square and
+    diamond), and its caption did not say so, as the analyze page's now did."""
+    from _report_run import report_sections
+
+    sweep = vl.Sweep(
+        init=("orthogonal", "normal", "xavier_normal"),
+        hidden_size=8,
+        input_size=4,
+        seq_len=24,
+        batch=2,
+    )
+    (grid,) = [
+        b
+        for b in report_sections(tmp_path / "run", sweep, ["decay", "theory"])["decay"].blocks
+        if isinstance(b, LineGrid)
+    ]
+    assert any(c.reference for p in grid.panels for c in p.curves)  # predictions drawn
+    assert "A dashed line carries its line's shape, open, at the ends of the fit window." in (
+        grid.caption
+    )

@@ -13,6 +13,7 @@ slope is drawn over the fit window (:mod:`..predicted`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from ..layout import (
     seed_stats,
     thin,
 )
+from ..line_marks import open_shape_note
 from ..line_style import hidden_band_note, with_rim_note
 from ..model import Curve, LineGrid, LinePanel, Section
 from ..predicted import decay_overlay, decay_overlay_caption, unregistered_note
@@ -95,32 +97,37 @@ def curve_figures(
         curves = [c for q in panels for c in q.curves]
         band = band_words(view, pd.concat(drawn) if drawn else stats.iloc[:0])
         drawn.clear()
-        return with_rim_note(
-            LineGrid(
-                title=f"{title}" + (f" ({suffix})" if suffix else ""),
-                caption=(
-                    f"The log10 Frobenius norm of {what} against the lag k, "
-                    + (f"one line per {label(line)}, " if line else "")
-                    + f"{view.over_seeds()}; {band}"
-                    + hidden_band_note(panels)
-                    + " A straight falling line is exponential vanishing (its slope is the "
-                    "rate), a rising one explosion."
-                    + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
-                    + (overlay_caption if any(c.reference for c in curves) else "")
-                    + (unregistered_note(view, plan_.fixed) if theory_note else "")
-                    + view.failed_note_in(plan_.fixed)
-                ),
-                nrows=grid_rows(len(plan_.panels), plan_.ncols),
-                ncols=plan_.ncols,
-                panels=tuple(panels),
-                xlabel=LAG_LABEL,
-                ylabel=ylabel,
-                legend_title=label(line) if line else "",
-                legend=legend,
-                note=omitted(plan_.omitted_panels, left, figure_keys, plan_.omitted_columns),
-                figure_note=plan_.omitted_columns,
-            )
+        grid = LineGrid(
+            title=f"{title}" + (f" ({suffix})" if suffix else ""),
+            caption="",
+            nrows=grid_rows(len(plan_.panels), plan_.ncols),
+            ncols=plan_.ncols,
+            panels=tuple(panels),
+            xlabel=LAG_LABEL,
+            ylabel=ylabel,
+            legend_title=label(line) if line else "",
+            legend=legend,
+            note=omitted(plan_.omitted_panels, left, figure_keys, plan_.omitted_columns),
+            figure_note=plan_.omitted_columns,
         )
+        caption = (
+            f"The log10 Frobenius norm of {what} against the lag k, "
+            + (f"one line per {label(line)}, " if line else "")
+            + f"{view.over_seeds()}; {band}"
+            + hidden_band_note(panels)
+            + " A straight falling line is exponential vanishing (its slope is the "
+            "rate), a rising one explosion."
+            + (ZERO_NOTE if any(len(c.floor_x) for c in curves) else "")
+            # the open shapes its dashed lines carry, in the words of every figure
+            + (
+                overlay_caption + open_shape_note(grid, "at the ends of the fit window")
+                if any(c.reference for c in curves)
+                else ""
+            )
+            + (unregistered_note(view, plan_.fixed) if theory_note else "")
+            + view.failed_note_in(plan_.fixed)
+        )
+        return with_rim_note(replace(grid, caption=caption))
 
     return facet_figures(view, stats, plans, left_out, names, line, line_curves, make_grid)
 
