@@ -106,8 +106,11 @@ def test_a_long_relu_cell_is_not_estimated_at_twice_its_peak():
     """A relu's forward pass keeps no pre-activations (its states are made in place): one
     number a step, sample and unit fewer than a tanh's, which the estimate counted for both:
     1.92-1.95x this cell's peak (228-229 MiB against 444), refusing cells that fit (measured
-    2026-12-04). Now 1.55-1.60x (a tanh's 1.52x)."""
-    assert 1.05 <= _ratio("rnn", 4096, 64, 64, 1, act="relu") <= 1.7
+    2026-12-04). Then 1.55-1.60x (a tanh's 1.52x); with 10 float64 norms a lag, layer and
+    sample (2026-12-07) 372 MiB, 1.65-1.72x over 20 runs that peaked at 216-226 MiB, and 1.72x in
+    CI's slow tier, over the 1.7 this band had: 1.8 now, where counting a relu as a tanh makes
+    468 MiB, 2.07x the highest of those peaks."""
+    assert 1.05 <= _ratio("rnn", 4096, 64, 64, 1, act="relu") <= 1.8
 
 
 @pytest.mark.slow  # 10-20 s: make test's time (the slow tier runs in CI)
@@ -138,8 +141,11 @@ def test_a_narrow_tanh_cell_peaks_below_its_estimate():
 def test_a_float64_cell_is_estimated_like_a_float32_one(act):
     """float64 cells, first measured on 2026-12-04 (7 shapes, T 30-2048, H 4-128, B 8-256,
     L 1-4): 1.19-1.54x a tanh's peak and 1.27-1.56x a relu's (1.19-1.49x and 1.24-1.64x
-    before); this one is the forward phase's (1.41x and 1.30x, the relu's 1.64x before)."""
-    assert 1.05 <= _ratio("rnn", 2048, 64, 64, 1, act=act, dtype="float64") <= 1.7
+    before); this one is the forward phase's (1.41x and 1.30x, the relu's 1.64x before). With
+    10 float64 norms a lag, layer and sample (2026-12-07): 1.56-1.59x a tanh's peak (275-281 MiB
+    over 9 runs) and 1.50-1.57x a relu's (217-228 MiB, 5 runs), within 7 % of the 1.7 this band
+    had: 1.8, where counting 16 bytes a float64 number reads 3.0x the highest tanh peak."""
+    assert 1.05 <= _ratio("rnn", 2048, 64, 64, 1, act=act, dtype="float64") <= 1.8
 
 
 @pytest.mark.slow  # 5-10 s: make test's time (the slow tier runs in CI)
