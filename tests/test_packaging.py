@@ -333,3 +333,19 @@ def test_the_code_imports_only_its_declared_dependencies() -> None:
     for module, files in _third_party_imports().items():
         names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
         assert names & set(declared), f"{module} ({sorted(names)}), imported by {sorted(files)}"
+
+
+def test_every_declared_dependency_is_imported() -> None:
+    """The other direction: each package pyproject.toml declares for a user (the dependencies,
+    the dask and safetensors extras) is imported by the installed code somewhere. One the code
+    stopped importing would still be installed by every ``pip install vanishlab`` (and pinned in
+    constraints-floors.txt, and tabled in docs/supported-versions.md), for nothing."""
+    from importlib.metadata import packages_distributions
+
+    imported = {
+        d.lower().replace("_", "-")
+        for module in _third_party_imports()
+        for d in packages_distributions().get(module, [module])
+    }
+    unused = set(_declared("dependencies", "dask", "safetensors")) - imported
+    assert not unused, f"declared in pyproject.toml, imported by no module: {sorted(unused)}"
