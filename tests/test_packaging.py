@@ -9,12 +9,14 @@ them as ``vanishlab/experiments/``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -349,3 +351,56 @@ def test_every_declared_dependency_is_imported() -> None:
     }
     unused = set(_declared("dependencies", "dask", "safetensors")) - imported
     assert not unused, f"declared in pyproject.toml, imported by no module: {sorted(unused)}"
+
+
+# In the slow tier: a wheel built twice (~6 s of CPU).
+@pytest.mark.slow
+def test_a_wheel_built_in_the_checkout_holds_no_module_the_checkout_lost(tmp_path: Path) -> None:
+    """``pip install .`` builds in the checkout, where setuptools stages the package in
+    ``build/lib`` and never removed a file from there: after a module was deleted (here an
+    experiment, as a ``git pull`` can delete one), the next ``pip install .`` installed it all
+    the same, beside the checkout's modules (build_backend/vanishlab_backend.py empties
+    ``build/lib`` first)."""
+    pytest.importorskip("setuptools", minversion="77")  # --no-build-isolation, as above
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=_ignore)
+    (source / "experiments" / "removed_later.py").write_text('"""An experiment."""\n')
+    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input")
+    build = ("wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", source)
+    _run(*pip, *build, "-w", tmp_path / "first", cwd=tmp_path)
+    (first,) = (tmp_path / "first").glob("*.whl")
+    assert "vanishlab/experiments/removed_later.py" in zipfile.ZipFile(first).namelist()
+    (source / "experiments" / "removed_later.py").unlink()
+    _run(*pip, *build, "-w", tmp_path / "second", cwd=tmp_path)
+    (second,) = (tmp_path / "second").glob("*.whl")
+    names = zipfile.ZipFile(second).namelist()
+    assert "vanishlab/experiments/removed_later.py" not in names
+    assert {n for n in names if n.startswith("vanishlab/")} == {
+        n for n in zipfile.ZipFile(first).namelist() if n.startswith("vanishlab/")
+    } - {"vanishlab/experiments/removed_later.py"}
+
+
+def test_the_build_backend_empties_build_lib_before_a_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backend's one change to setuptools', without building (the slow test above builds):
+    a file left in ``build/lib`` is gone when setuptools' ``build_wheel`` starts, and the
+    hook's arguments and answer pass through."""
+    monkeypatch.syspath_prepend(str(ROOT / "build_backend"))
+    backend = importlib.import_module("vanishlab_backend")
+    assert PYPROJECT["build-system"]["build-backend"] == backend.__name__
+    assert PYPROJECT["build-system"]["backend-path"] == ["build_backend"]
+    stale = tmp_path / "build" / "lib" / "vanishlab" / "gone.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("")
+    seen = []
+
+    def build_wheel(*args: object) -> str:
+        seen.append((args, (tmp_path / "build" / "lib").exists()))
+        return "vanishlab-0-py3-none-any.whl"
+
+    monkeypatch.setattr(backend._setuptools, "build_wheel", build_wheel)
+    monkeypatch.chdir(tmp_path)
+    assert backend.build_wheel("out", {"a": "b"}) == "vanishlab-0-py3-none-any.whl"
+    assert seen == [(("out", {"a": "b"}, None), False)]
+    assert backend.build_sdist is importlib.import_module("setuptools.build_meta").build_sdist
