@@ -129,6 +129,7 @@ def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Pat
     )
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as tar:
+        assert f"vanishlab-{__version__}/LICENSE" in tar.getnames()  # the MIT text
         # filter="data" (no links out, no devices) from Python 3.11.4; requires-python is 3.11
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(tmp_path / "unpacked", **safe)
@@ -160,6 +161,8 @@ def test_the_installed_package_holds_its_experiments_and_templates(tmp_path: Pat
     _run(*pip, *build, cwd=tmp_path, env=pip_env)
     (wheel,) = wheels.glob("*.whl")
     assert wheel.name.startswith(f"vanishlab-{__version__}-"), wheel.name
+    licence = zipfile.ZipFile(wheel).read(f"vanishlab-{__version__}.dist-info/licenses/LICENSE")
+    assert licence == (ROOT / "LICENSE").read_bytes()
     site = tmp_path / "site"
     install = ("install", "--no-deps", "--no-compile", "--target", site, wheel)
     _run(*pip, *install, cwd=tmp_path, env=pip_env)
@@ -335,6 +338,19 @@ def test_the_code_imports_only_its_declared_dependencies() -> None:
     for module, files in _third_party_imports().items():
         names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
         assert names & set(declared), f"{module} ({sorted(names)}), imported by {sorted(files)}"
+
+
+def test_the_license_declared_is_shipped() -> None:
+    """pyproject.toml declares the MIT license, whose text asks to be included in every copy:
+    the sdist and the wheel held none (no LICENSE file; the metadata's License-Expression
+    alone). license-files names it (setuptools warns where it matches no file: an error in
+    the slow build above, run with -W error), and it is the MIT text."""
+    assert PYPROJECT["project"]["license"] == "MIT"
+    assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n\nCopyright (c) ")
+    assert "this permission notice shall be included in all\ncopies" in text
+    assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
 
 
 def test_every_declared_dependency_is_imported() -> None:
