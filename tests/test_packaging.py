@@ -353,6 +353,26 @@ def test_the_license_declared_is_shipped() -> None:
     assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
 
 
+def test_the_python_classifiers_are_the_versions_that_passed() -> None:
+    """pyproject.toml had no classifiers (PyPI's filters and its page listed no Python version).
+    The 3.N ones run from requires-python's floor, without a gap, to the newest that
+    docs/supported-versions.md says passed the suite ("Python 3.13.0 ... passed"): a version
+    named there and not here, or here and not there, is a claim one of them does not make."""
+    import re
+
+    classifiers = PYPROJECT["project"]["classifiers"]
+    prefix = "Programming Language :: Python :: 3."
+    minors = sorted(int(c[len(prefix) :]) for c in classifiers if c.startswith(prefix))
+    assert PYPROJECT["project"]["requires-python"] == f">=3.{minors[0]}"
+    assert minors == list(range(minors[0], minors[-1] + 1)), minors
+    text = (ROOT / "docs" / "supported-versions.md").read_text(encoding="utf-8")
+    tried = {int(m) for m in re.findall(r"Python 3\.(\d+)\.\d+", text)}
+    assert tried - {minors[0]} == set(minors[1:]), (sorted(tried), minors)
+    assert "Programming Language :: Python :: 3 :: Only" in classifiers
+    # A license classifier beside the SPDX expression: setuptools >= 77 refuses to build
+    assert not [c for c in classifiers if c.startswith("License ::")]
+
+
 def test_every_declared_dependency_is_imported() -> None:
     """The other direction: each package pyproject.toml declares for a user (the dependencies,
     the dask and safetensors extras) is imported by the installed code somewhere. One the code
