@@ -79,6 +79,15 @@ def test_every_package_folder_is_named_in_pyproject() -> None:
     assert packages - folders == {"vanishlab", "vanishlab.experiments"}
 
 
+def test_the_package_ships_its_py_typed_marker() -> None:
+    """A user's mypy skipped vanishlab ("module is installed, but missing library stubs or
+    py.typed marker"): every ``vl.*`` call went unchecked, its result ``Any``. The marker
+    (PEP 561) is in the package and in its package data, so the wheel holds it (the slow test
+    below checks the installed copy)."""
+    assert (ROOT / "vanishlab" / "py.typed").is_file()
+    assert "py.typed" in SETUPTOOLS["package-data"]["vanishlab"]
+
+
 def test_the_version_is_written_in_one_place() -> None:
     """pyproject.toml repeated vanishlab/_version.py's version: a release that changed one of
     them would install metadata of one version (pip's) and a ``--version`` of another."""
@@ -100,6 +109,7 @@ names = sorted(name for name, _, _ in vl.list_experiments())
 for name in names:
     path = load_experiment(name).path.resolve()
     assert path.parent == site / "vanishlab" / "experiments", path
+assert (site / "vanishlab" / "py.typed").is_file()  # PEP 561: type checkers read the package
 env = environment()
 for template in ("report.html.j2", "report.css"):
     assert Path(env.get_template(template).filename).resolve().is_relative_to(site), template
