@@ -86,9 +86,9 @@ def _defined(path: Path) -> frozenset[str]:
 @functools.cache
 def _modules() -> dict[str, Path]:
     """Every module of the package by its dotted name under ``vanishlab`` (``sweep.schema``;
-    a package by its folder's, ``report.sections``)."""
+    a package by its folder's, ``report.sections``; a stub alone, ``sweep.config_types``)."""
     out = {}
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyi")]:
         parts = path.relative_to(PACKAGE).with_suffix("").parts
         out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return out

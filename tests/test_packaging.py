@@ -110,6 +110,7 @@ for name in names:
     path = load_experiment(name).path.resolve()
     assert path.parent == site / "vanishlab" / "experiments", path
 assert (site / "vanishlab" / "py.typed").is_file()  # PEP 561: type checkers read the package
+assert (site / "vanishlab" / "sweep" / "config_types.pyi").is_file()  # and read Sweep by it
 env = environment()
 for template in ("report.html.j2", "report.css"):
     assert Path(env.get_template(template).filename).resolve().is_relative_to(site), template

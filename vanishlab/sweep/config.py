@@ -50,7 +50,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.activations import ACTIVATIONS
 from ..core.weights_attr import DTYPE_COLUMN
@@ -351,8 +351,11 @@ directory written before one of them holds its cells at that default (readers fi
 LABELS: dict[str, str] = {a.name: a.label for a in AXIS_TABLE}
 """The report's short name of each axis."""
 
-CellConfig = _AXIS_SET.CellConfig
-Sweep = _AXIS_SET.Sweep
+if TYPE_CHECKING:  # made from the table at run time, which no type checker runs
+    from .config_types import CellConfig, Sweep
+else:
+    CellConfig = _AXIS_SET.CellConfig
+    Sweep = _AXIS_SET.Sweep
 axis = _AXIS_SET.axis
 
 GAUSSIAN_INPUTS: dict[str, Any] = {

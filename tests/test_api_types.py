@@ -1,0 +1,165 @@
+"""``import vanishlab as vl`` as a user's type checker reads it.
+
+``vl.CellConfig`` and ``vl.Sweep`` are made at run time from the axis table
+(``dataclasses.make_dataclass``), which no type checker runs: to mypy and pyright they were
+variables of type ``type``, each call ``Any`` (``vl.Sweep(gian=2)`` passed unflagged) and an
+annotation ``sweep: vl.Sweep`` an error (mypy: 'Variable "vanishlab.sweep.config.Sweep" is not
+valid as a type'; pyright: "Variable not allowed in type expression"). ``sweep/config_types.pyi``
+declares them for type checkers; these tests hold it to the classes the table makes.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+import os
+import subprocess
+import sys
+import types
+import typing
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+import vanishlab as vl
+from vanishlab.sweep.config import AXIS_TABLE
+
+ROOT = Path(vl.__file__).resolve().parent
+DECLARED = ROOT / "sweep" / "config_types.pyi"
+
+
+def _declared() -> types.ModuleType:
+    """The stub's classes, made by running its text (a stub is Python, with ``...`` bodies) as
+    a module of its own, which dataclasses reads its annotations' names in."""
+    module = types.ModuleType("vanishlab_config_types_pyi")
+    sys.modules[module.__name__] = module
+    try:
+        code = compile(DECLARED.read_text(encoding="utf-8"), str(DECLARED), "exec")
+        exec(code, module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    return module
+
+
+def _public(cls: type) -> set[str]:
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return {n for n in dir(cls) if not n.startswith("_") and n not in fields}
+
+
+def _parameters(fn: typing.Any) -> list[tuple[str, inspect._ParameterKind, typing.Any]]:
+    params = inspect.signature(fn).parameters.values()
+    return [(p.name, p.kind, p.default) for p in params if p.name not in ("self", "cls")]
+
+
+def test_config_and_sweep_import_their_declarations_only_for_type_checkers():
+    """config.py binds the stub's names under ``TYPE_CHECKING`` alone; at run time the classes
+    are the table's (the stub is never imported)."""
+    tree = ast.parse((ROOT / "sweep" / "config.py").read_text(encoding="utf-8"))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    (imported,) = block.body
+    assert isinstance(imported, ast.ImportFrom) and imported.module == "config_types"
+    assert {a.name for a in imported.names} == {"CellConfig", "Sweep"}
+    assert vl.Sweep.__module__ == vl.CellConfig.__module__ == "vanishlab.sweep.config"
+    assert "vanishlab.sweep.config_types" not in sys.modules
+
+
+@pytest.mark.parametrize("name", ["CellConfig", "Sweep"])
+def test_the_declared_fields_and_constructor_are_the_tables(name):
+    declared, made = getattr(_declared(), name), getattr(vl, name)
+    assert [f.name for f in dataclasses.fields(declared)] == [a.name for a in AXIS_TABLE]
+    assert declared.__dataclass_params__.frozen and made.__dataclass_params__.frozen
+    # the same parameters, in the same order, with the same defaults as the class made
+    assert _parameters(declared.__init__) == _parameters(made)
+    fields = typing.get_type_hints(declared)
+    takes = typing.get_type_hints(declared.__init__)
+    made_takes = typing.get_type_hints(made)  # the runtime field: what the constructor takes
+    for a in AXIS_TABLE:
+        if name == "Sweep":
+            assert fields[a.name] == tuple[a.type, ...], a.name  # what it holds
+            assert takes[a.name] == a.type | Iterable[a.type] == made_takes[a.name], a.name
+        else:
+            # an axis of some models only is None in another model's cell (an LSTM's
+            # activation): what the field holds, and a value the constructor takes
+            held = a.type | None if a.applies_to is not None else a.type
+            assert fields[a.name] == takes[a.name] == held, a.name
+            assert made_takes[a.name] is a.type, a.name
+
+
+@pytest.mark.parametrize("name", ["CellConfig", "Sweep"])
+def test_the_declared_methods_are_the_classes(name):
+    declared, made = getattr(_declared(), name), getattr(vl, name)
+    assert _public(declared) == _public(made)
+    for method in _public(made):
+        runtime, stub = (
+            inspect.getattr_static(made, method),
+            inspect.getattr_static(declared, method),
+        )
+        if isinstance(runtime, property | functools.cached_property):  # size, cell_id
+            assert isinstance(stub, property), method
+            continue
+        assert isinstance(stub, classmethod) == isinstance(runtime, classmethod), method
+        assert _parameters(getattr(declared, method)) == _parameters(getattr(made, method))
+
+
+def test_every_lazy_name_is_imported_for_type_checkers():
+    """The package imports its API on first use (``__getattr__``, PEP 562), which a type
+    checker does not follow: each name of ``__all__`` must be imported in its ``if
+    TYPE_CHECKING:`` block, from the module ``_LAZY`` names, or ``vl.name`` is unknown to it."""
+    tree = ast.parse((ROOT / "__init__.py").read_text(encoding="utf-8"))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    imported = {
+        alias.name: "." * node.level + (node.module or "")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.level
+        for alias in node.names
+    }
+    assert imported == vl._LAZY
+    assert set(imported) | {"__version__"} == set(vl.__all__) | {"__version__"}
+
+
+USER_SCRIPT = Path(__file__).with_name("_typing_user.py")
+
+
+def _checker(module: str) -> list[str]:
+    """The command of a type checker installed beside the tests (the dev extra has none:
+    ``pip install mypy pyright``), or a skip."""
+    pytest.importorskip(module)
+    return [sys.executable, "-m", module]
+
+
+# In the slow tier: mypy reads torch, pandas and the package cold, ~20-40 s of CPU; pyright ~5 s.
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        # imported modules are read, their own errors not shown: as for an installed package
+        ["mypy", "--strict", "--follow-imports=silent", "--no-incremental"],
+        ["pyright", "--pythonpath", sys.executable],
+    ],
+    ids=["mypy", "pyright"],
+)
+def test_a_users_script_type_checks(command, tmp_path):
+    """Every documented call of ``tests/_typing_user.py`` passes ``mypy --strict`` and pyright,
+    each ``assert_type`` there included: the checker reads the checkout's ``vanishlab`` (run
+    from the repository's root), as a user's reads the installed one."""
+    tool, *options = command
+    done = subprocess.run(
+        [*_checker(tool), *options, str(USER_SCRIPT)],
+        cwd=ROOT.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache")},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
