@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import re
 import subprocess
 import sys
 import types
@@ -128,7 +129,25 @@ def test_every_lazy_name_is_imported_for_type_checkers():
     assert set(imported) | {"__version__"} == set(vl.__all__) | {"__version__"}
 
 
+def test_type_checkers_see_no_module_getattr():
+    """``vanishlab.__getattr__`` (PEP 562) answers every name to a type checker, so
+    ``vl.jacobian_norm(...)`` (a slip for ``jacobian_norms``) was ``Any`` and unflagged by mypy
+    and pyright: it is defined under ``if not TYPE_CHECKING:`` alone."""
+    tree = ast.parse((ROOT / "__init__.py").read_text(encoding="utf-8"))
+    top = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert "__getattr__" not in top
+    (hidden,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "not TYPE_CHECKING"
+    ]
+    assert [n.name for n in hidden.body if isinstance(n, ast.FunctionDef)] == ["__getattr__"]
+    with pytest.raises(AttributeError, match="no attribute 'jacobian_norm'"):
+        vl.jacobian_norm  # noqa: B018
+
+
 USER_SCRIPT = Path(__file__).with_name("_typing_user.py")
+MISTAKES = Path(__file__).with_name("_typing_mistakes.py")
 
 
 def _checker(module: str) -> list[str]:
@@ -151,15 +170,27 @@ def _checker(module: str) -> list[str]:
 )
 def test_a_users_script_type_checks(command, tmp_path):
     """Every documented call of ``tests/_typing_user.py`` passes ``mypy --strict`` and pyright,
-    each ``assert_type`` there included: the checker reads the checkout's ``vanishlab`` (run
-    from the repository's root), as a user's reads the installed one."""
+    each ``assert_type`` there included, and each mistake of ``tests/_typing_mistakes.py`` is
+    flagged: the checker reads the checkout's ``vanishlab`` (run from the repository's root), as
+    a user's reads the installed one."""
     tool, *options = command
     done = subprocess.run(
-        [*_checker(tool), *options, str(USER_SCRIPT)],
+        [*_checker(tool), *options, str(USER_SCRIPT), str(MISTAKES)],
         cwd=ROOT.parent,
         capture_output=True,
         text=True,
         timeout=300,
         env={**os.environ, "MYPY_CACHE_DIR": str(tmp_path / "mypy-cache")},
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    # "tests/_typing_user.py:12: error: ..." (mypy), "  /path/_typing_user.py:12:5 - error: ..."
+    flagged = {
+        (Path(path).name, int(line))
+        for path, line in re.findall(r"^\s*(\S+?\.py):(\d+):(?:\d+ -|) error", output, re.M)
+    }
+    marked = {
+        (MISTAKES.name, number)
+        for number, text in enumerate(MISTAKES.read_text(encoding="utf-8").splitlines(), 1)
+        if text.endswith("# flagged")
+    }
+    assert marked and flagged == marked, output

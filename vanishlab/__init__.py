@@ -134,15 +134,19 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vanishlab' has no attribute {name!r}")
-    from importlib import import_module
+# Hidden from type checkers, which read the API from the imports above: to them a module's
+# __getattr__ answers every name, so a misspelt vl.jacobian_norm(...) was Any, and unflagged.
+if not TYPE_CHECKING:
 
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value  # once imported, a plain module attribute
-    return value
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'vanishlab' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(module, __name__), name)
+        globals()[name] = value  # once imported, a plain module attribute
+        return value
 
 
 # Neither is the API: without them, a notebook's tab completion (dir) offered vl.annotations,
