@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import assert_type
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,11 +108,12 @@ def sweep(run: Path) -> None:
 def models(run: Path) -> None:
     rnn = nn.RNN(4, 8, batch_first=True)
     probe = torch.randn(8, 20, 4)
-    with vl.JacobianMonitor(rnn, probe, out=run, every=100) as mon:
+    with vl.JacobianMonitor(rnn, probe, out=run, every=torch.tensor(100)) as mon:
         assert_type(mon, vl.JacobianMonitor)
         mon.step(0)
         mon.step(100, loss=rnn(probe)[0].pow(2).mean())
-        mon.step(200, loss=0.5)
+        mon.step(torch.tensor(200), loss=0.5)  # docs/trained.md: a 0-d integer tensor
+        mon.step(np.int64(300))  # or a NumPy integer
     vl.JacobianMonitor(rnn, probe, out=str(run), chance_loss=AddingProblem(6).chance_loss)
     torch.save(rnn.state_dict(), "model.pt")
     assert_type(vl.read_checkpoint("model.pt").sha256, str)

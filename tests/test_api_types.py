@@ -23,7 +23,9 @@ import typing
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 import vanishlab as vl
 from vanishlab.sweep.config import AXIS_TABLE
@@ -144,6 +146,21 @@ def test_type_checkers_see_no_module_getattr():
     assert [n.name for n in hidden.body if isinstance(n, ast.FunctionDef)] == ["__getattr__"]
     with pytest.raises(AttributeError, match="no attribute 'jacobian_norm'"):
         vl.jacobian_norm  # noqa: B018
+
+
+def test_the_monitor_s_step_numbers_are_annotated_as_the_integers_it_takes(tmp_path):
+    """docs/trained.md: ``mon.step(n)``'s ``n`` and ``every`` take a Python or NumPy integer or
+    a 0-d integer tensor; both were annotated ``int``, which a NumPy integer and a tensor are
+    not to a type checker (mypy: 'Argument 1 to "step" of "JacobianMonitor" has incompatible
+    type "Tensor"; expected "int"')."""
+    rnn, probe = torch.nn.RNN(2, 3), torch.randn(4, 1, 2)
+    every = typing.get_type_hints(vl.JacobianMonitor.__init__)["every"]
+    n = typing.get_type_hints(vl.JacobianMonitor.step)["n"]
+    with vl.JacobianMonitor(rnn, probe, out=tmp_path / "run", every=torch.tensor(1)) as mon:
+        for step in (np.int64(0), torch.tensor(1), 2):
+            assert mon.step(step) is not None  # taken, and recorded
+            assert isinstance(step, typing.get_args(n)), n
+            assert isinstance(step, typing.get_args(every)), every
 
 
 USER_SCRIPT = Path(__file__).with_name("_typing_user.py")

@@ -33,7 +33,7 @@ import time
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 import pandas as pd
@@ -117,7 +117,7 @@ class JacobianMonitor:
         module: nn.Module,
         probe: torch.Tensor,
         out: str | os.PathLike[str],
-        every: int = 1,
+        every: int | SupportsIndex = 1,  # a NumPy integer, a 0-d integer tensor too
         *,
         h0: Any = None,
         lyapunov: bool = True,
@@ -282,7 +282,9 @@ class JacobianMonitor:
 
     # --- one step --------------------------------------------------------------------------
 
-    def step(self, n: int, loss: float | torch.Tensor | None = None) -> pd.DataFrame | None:
+    def step(
+        self, n: int | SupportsIndex, loss: float | torch.Tensor | None = None
+    ) -> pd.DataFrame | None:
         """Measure and write step ``n`` if ``n % every == 0`` and it is not recorded yet.
 
         ``n`` is an integer from 0 to 2**63 - 1 (the ``step`` column is int64): a Python or
