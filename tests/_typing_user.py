@@ -49,6 +49,8 @@ def measure() -> None:
     assert_type(vl.linear_rate(rnn), float)
     vl.origin_log_norms(rnn, 50)
     assert_type(vl.pascanu_bound(rnn, 1), float)
+    vl.pascanu_bound(rnn, np.int64(1))  # a count: a NumPy integer or a 0-d tensor too
+    vl.lyapunov_spectrum(rnn, x, k=torch.tensor(2), discard=np.int64(5))
     vl.pascanu_envelope(rnn, 100)
     assert_type(vl.mean_field("tanh", 1.5, input_var=1.0), vl.MeanField)
     assert_type(vl.critical_input_var("tanh", 3.0), float)

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -161,6 +162,40 @@ def test_the_monitor_s_step_numbers_are_annotated_as_the_integers_it_takes(tmp_p
             assert mon.step(step) is not None  # taken, and recorded
             assert isinstance(step, typing.get_args(n)), n
             assert isinstance(step, typing.get_args(every)), every
+
+
+_RNN = torch.nn.RNN(3, 4, 2)
+_CELL = {"activation": "tanh", "init": "normal", "hidden_size": 8, "input_size": 4, "num_layers": 2}
+# A count each function takes (core/integers.py: a Python or NumPy integer, a 0-d integer
+# tensor), and a call with it; a value refused for its size is still taken as an integer.
+COUNTS = {
+    ("lyapunov_spectrum", "k"): lambda v: vl.lyapunov_spectrum(_RNN, torch.randn(5, 1, 3), k=v),
+    ("lyapunov_spectrum", "discard"): lambda v: vl.lyapunov_spectrum(
+        _RNN, torch.randn(5, 1, 3), discard=v
+    ),
+    ("linear_rate", "layer"): lambda v: vl.linear_rate(_RNN, layer=v),
+    ("origin_log_norms", "max_lag"): lambda v: vl.origin_log_norms(_RNN, v),
+    ("origin_log_norms", "layer"): lambda v: vl.origin_log_norms(_RNN, 3, layer=v),
+    ("pascanu_bound", "layer"): lambda v: vl.pascanu_bound(_RNN, v),
+    ("pascanu_envelope", "seq_len"): lambda v: vl.pascanu_envelope(_RNN, v),
+    ("chrono_init", "t_max"): lambda v: vl.chrono_init(v + 9),
+    ("critical_gain", "layer"): lambda v: vl.critical_gain(_CELL, layer=v),
+    ("cell_mean_field", "layer"): lambda v: vl.cell_mean_field(_CELL, layer=v),
+    ("mean_field_inputs", "layer"): lambda v: vl.mean_field_inputs(_CELL, layer=v),
+}
+
+
+@pytest.mark.parametrize(("name", "parameter"), list(COUNTS), ids=[f"{n}-{p}" for n, p in COUNTS])
+def test_a_count_is_annotated_as_the_integers_it_takes(name, parameter):
+    """Each of these counts takes a NumPy integer and a 0-d integer tensor (core/integers.py),
+    and was annotated ``int``, which neither is to a type checker (mypy: 'Argument "k" to
+    "lyapunov_spectrum" has incompatible type "signedinteger[_64Bit]"; expected "int | None"')."""
+    plain = inspect.unwrap(getattr(vl, name))
+    names = {**plain.__globals__, "pd": pd, "CellConfig": vl.CellConfig}  # TYPE_CHECKING's
+    hint = typing.get_type_hints(plain, names)[parameter]
+    for value in (np.int64(1), torch.tensor(1)):
+        COUNTS[name, parameter](value)  # taken
+        assert isinstance(value, typing.get_args(hint) or hint), hint
 
 
 USER_SCRIPT = Path(__file__).with_name("_typing_user.py")

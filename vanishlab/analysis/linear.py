@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import SupportsIndex
 
 import numpy as np
 import pandas as pd
@@ -99,7 +100,9 @@ def _weight_hh(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int) -> torch.
     return w
 
 
-def linear_rate(rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int = 0) -> float:
+def linear_rate(
+    rnn_or_weight: torch.nn.RNN | torch.Tensor, layer: int | SupportsIndex = 0
+) -> float:
     """The asymptotic rate at the origin, ln rho(W_hh), in natural log per step.
 
     At h = 0 with zero input and zero bias a tanh network's one-step Jacobian is W_hh itself
@@ -318,7 +321,9 @@ def _approached(tail: list[torch.Tensor], x: torch.Tensor) -> bool:
 
 
 def origin_log_norms(
-    rnn_or_weight: torch.nn.RNN | torch.Tensor, max_lag: int, layer: int = 0
+    rnn_or_weight: torch.nn.RNN | torch.Tensor,
+    max_lag: int | SupportsIndex,
+    layer: int | SupportsIndex = 0,
 ) -> pd.DataFrame:
     """Exact log10 norms of the state Jacobians at the origin: log10 ||W_hh^k||_F and _2.
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import SupportsIndex
 
 import numpy as np
 import pandas as pd
@@ -114,7 +115,7 @@ def _own_and_up(up: np.ndarray, a: float) -> np.ndarray:
     return local.ravel()[:n]
 
 
-def pascanu_bound(rnn: torch.nn.RNN, layer: int = 0) -> float:
+def pascanu_bound(rnn: torch.nn.RNN, layer: int | SupportsIndex = 0) -> float:
     """ln of gamma ||W_hh^layer||_2, the per-step factor of Pascanu et al. (2013), per step.
 
     ||dh_{T-1}/dh_{T-1-k}||_2 <= (gamma ||W_hh||_2)^k with gamma = sup |act'| = 1 (tanh and
@@ -132,7 +133,7 @@ def pascanu_bound(rnn: torch.nn.RNN, layer: int = 0) -> float:
     return math.log(GAMMA[rnn.nonlinearity]) + _log_spec(w_hh[layer])
 
 
-def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int) -> pd.DataFrame:
+def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int | SupportsIndex) -> pd.DataFrame:
     """Upper bounds on every row :func:`vanishlab.jacobian_norms` reports for sequences of T.
 
     With a_l = gamma ||W_hh^l||_2 and c_l = gamma ||W_ih^l||_2, the backward recurrence of the

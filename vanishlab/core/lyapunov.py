@@ -17,6 +17,7 @@ transposed ones. Computed in float64 whatever the module's dtype.
 from __future__ import annotations
 
 import numbers
+from typing import SupportsIndex
 
 import torch
 
@@ -46,9 +47,9 @@ def lyapunov_spectrum(
     rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
     h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
-    k: int | None = None,
+    k: int | SupportsIndex | None = None,
     *,
-    discard: int = 0,
+    discard: int | SupportsIndex = 0,
     q0: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The top-``k`` Lyapunov exponents of the hidden dynamics along the trajectory of ``x``.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex
 
 from ..core.integers import check_integer
 from .catalog import BUILTIN_MODELS, chrono_description
@@ -43,7 +43,7 @@ class ChronoDraw:
         weights.chrono(rnn, gain, gen, t_max=self.t_max)
 
 
-def chrono_init(t_max: int, name: str | None = None) -> Init:
+def chrono_init(t_max: int | SupportsIndex, name: str | None = None) -> Init:
     """The chrono init of Tallec & Ollivier (2018) at ``t_max``: for LSTM and GRU cells,
     PyTorch's default weights (W_hh times the gain), zero biases but the forget gate's
     b_ih = log u (LSTM f, GRU z) with u ~ U(1, t_max - 1) per unit, and an LSTM's input gate's

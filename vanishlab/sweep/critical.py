@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import numpy as np
 
@@ -107,7 +107,7 @@ def _critical_gain(items: tuple[tuple[str, Any], ...], layer: int, entry: _Same)
 
 
 def critical_gain(
-    cell: Mapping[str, Any] | CellConfig | pd.Series, *, layer: int | None = None
+    cell: Mapping[str, Any] | CellConfig | pd.Series, *, layer: int | SupportsIndex | None = None
 ) -> float:
     """The smallest gain at which the mean-field rate of this configuration reaches 0.
 

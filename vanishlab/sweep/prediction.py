@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex
 
 from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
@@ -137,7 +137,7 @@ def cell_value(cell: Mapping[str, Any] | object, name: str, default: Any = None)
 def mean_field_inputs(
     cell: Mapping[str, Any] | object,
     *,
-    layer: int = 0,
+    layer: int | SupportsIndex = 0,
     variances: Variances | None = None,
 ) -> MeanFieldInputs:
     """Map a sweep cell's config to the inputs of :func:`vanishlab.mean_field`.
@@ -335,7 +335,7 @@ def cell_size(cell: Mapping[str, Any] | object, key: str, default: int | None = 
 def cell_mean_field(
     cell: Mapping[str, Any] | object,
     *,
-    layer: int = 0,
+    layer: int | SupportsIndex = 0,
     variances: Variances | None = None,
 ) -> MeanField | None:
     """:func:`vanishlab.mean_field` of a sweep cell (see :func:`mean_field_inputs`); None if
