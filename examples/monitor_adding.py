@@ -77,7 +77,7 @@ class Adder(nn.Module):
 def is_monitor_run(path: Path) -> bool:
     """Whether ``path`` is a run directory a ``JacobianMonitor`` wrote (this example's kind)."""
     try:
-        return vl.load_manifest(path)["kind"] == "monitor"
+        return vl.load_manifest(path).get("kind") == "monitor"  # a sweep's has no kind
     except (vl.VanishlabError, OSError):  # no manifest, or none that vanishlab wrote
         return False
 

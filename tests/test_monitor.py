@@ -9,6 +9,7 @@ import math
 import random
 import re
 import runpy
+import shutil
 import subprocess
 import sys
 import warnings
@@ -1028,6 +1029,24 @@ def test_the_example_script_refuses_a_bad_argument_in_one_line(
     said = said.replace("RUN", str(run))
     assert last.startswith("monitor_adding.py: error: ") and said in last, err
     assert not (run / "rnn").exists()
+
+
+def test_the_example_script_refuses_a_sweep_s_run_as_out_in_one_line(
+    report_run, tmp_path, monkeypatch, capsys
+):
+    """--out whose cell's folder is a sweep's run directory: the script asked its manifest for
+    "kind", which a sweep's has none of, and ended in a KeyError traceback (found by a
+    type-checking review); it is not a monitor's run, refused in one line, exit 2, the run left
+    as it was."""
+    run = Path(shutil.copytree(report_run("single"), tmp_path / "ex" / "rnn"))
+    before = sorted(p.name for p in run.iterdir())
+    args = ["--steps", "2", "--cell", "rnn", "--out", str(run.parent)]
+    assert _run_example(monkeypatch, *args) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # argparse's usage, then its one line
+    assert "Traceback" not in err and last.startswith("monitor_adding.py: error: "), err
+    assert last.endswith("exists and is not this example's run (a monitor's); choose --out")
+    assert sorted(p.name for p in run.iterdir()) == before
 
 
 def test_the_example_script_says_a_refusal_in_training_in_one_line(tmp_path, monkeypatch, capsys):
