@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import tarfile
 import warnings
 from pathlib import Path
 
@@ -884,3 +885,30 @@ def test_an_inputs_file_of_a_data_sets_pair_names_the_tensor_to_save(tmp_path):
         load_tensor_file(_save((x, x), tmp_path / "two.pt"))
     with pytest.raises(VanishlabError, match=r"holds a list, not a tensor \(save one tensor with"):
         load_tensor_file(_save([x[i] for i in range(8)], tmp_path / "list.pt"))
+
+
+def test_a_file_of_zeros_or_a_tar_archive_is_refused_without_torchs_weights_only_false_advice(
+    tmp_path,
+):
+    """tarfile opens a file whose first 512 bytes are zeros as an empty tar archive, and
+    torch.load then refuses "files saved in the legacy .tar format", adding that re-running it
+    with weights_only=False "will likely succeed" but may run code: vanishlab passed that line
+    on whole, for a file of zeros (a 2 GiB one made by truncate too) and for any tar file. It
+    now says what the file is, and gives no such advice."""
+    zeros = tmp_path / "zeros.pt"
+    with open(zeros, "wb") as f:
+        f.truncate(1 << 20)  # sparse: made to its size, never written
+    tar = tmp_path / "old.pt"
+    with tarfile.open(tar, "w") as archive:
+        archive.add(__file__, arcname="storages")
+    for path, said in (
+        (zeros, "it begins with zero bytes only: a file made to its size and never written"),
+        (tar, "a tar archive: torch.save's oldest format, or another tar file"),
+    ):
+        for read in (read_checkpoint, load_tensor_file):
+            with pytest.raises(VanishlabError) as err:
+                read(path)
+            text = str(err.value)
+            assert f"is not readable as a torch.save file ({said}" in text
+            assert "Re-running" not in text and "likely succeed" not in text
+            assert "\n" not in text

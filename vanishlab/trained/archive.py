@@ -20,6 +20,7 @@ __all__ = [
     "check_records",
     "cut_short",
     "is_torchscript",
+    "legacy_tar",
     "sha256_file",
     "unpickler_reason",
 ]
@@ -95,6 +96,33 @@ def cut_short(path: Path) -> str | None:
     if start != _ZIP_START or zipfile.is_zipfile(path):
         return None
     return "it is cut short: a zip archive's start without its end, not a complete one"
+
+
+#: The size of a tar archive's block: a first block of zero bytes is an empty tar to tarfile.
+_TAR_BLOCK = 512
+
+
+def legacy_tar(path: Path) -> str:
+    """Why ``path`` is not read where torch.load calls it a file "saved in the legacy .tar
+    format": tarfile opens any file whose first 512 bytes are zeros as an empty tar archive
+    (a file made to its size and never written: ``truncate``, ``fallocate``, a disk's hole),
+    and a tar archive (torch.save's oldest format, or another) needs weights_only=False.
+
+    torch's own words ended in its advice to re-run torch.load with weights_only=False, which
+    "will likely succeed": wrong for a file of zeros, and code run for a file sent to a user.
+    Only the first block is read, whatever the file's size."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(_TAR_BLOCK)
+    except OSError:
+        start = b""
+    if start and not start.strip(b"\0"):
+        return "it begins with zero bytes only: a file made to its size and never written"
+    return (
+        "a tar archive: torch.save's oldest format, or another tar file; vanishlab reads "
+        "neither, since torch.load reads one only with weights_only=False, which runs any "
+        "code in it"
+    )
 
 
 def is_torchscript(path: Path) -> bool:

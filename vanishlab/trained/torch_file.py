@@ -22,7 +22,7 @@ from ..core.tensor_checks import NESTED_ADVICE, PADDED_STEPS, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import link_problem
 from ..sweep.links import link_remedy
-from .archive import check_records, cut_short, is_torchscript, unpickler_reason
+from .archive import check_records, cut_short, is_torchscript, legacy_tar, unpickler_reason
 from .foreign import foreign_advice, plain_data_allowed, save_float
 from .safetensors_file import is_safetensors, load_safetensors
 from .state_dict import with_article
@@ -118,6 +118,8 @@ def load_file(path: Path, what: str) -> Any:
         why = _NOT_TORCH_SAVE if isinstance(err, IndexError | KeyError | struct.error) else None
         if isinstance(err, EOFError):
             why = "it ends early: empty, or cut short"
+        elif "legacy .tar format" in str(err):  # torch's words end in weights_only=False
+            why = legacy_tar(path)
         elif "central directory" in str(err):
             why = "a zip archive that is damaged or cut short"
         elif any(m in str(err) for m in ("PytorchStreamReader", "inline_container", "hasRecord")):
