@@ -45,6 +45,7 @@ from .schema import (
     meta_keys_readable,
 )
 from .shard_file import SHARD_SUFFIX, open_shard
+from .shard_rows import rows_problem
 
 __all__ = [
     "CELLS",
@@ -109,6 +110,8 @@ def write_shard(run_dir: str | os.PathLike[str], frame: pd.DataFrame, meta: Cell
         fsync_dir(cells.parent)  # the new directory's entry is durable before its shards
     schema = STEP_SCHEMA if MONITOR_STEP in frame else SCHEMA
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    if problem := rows_problem(table, meta["config"]):
+        raise ValueError(f"shard rows hold {problem}")
     meta = {**meta, "digest": content_digest(table)}  # type: ignore[typeddict-item]
     meta[META_DIGEST] = meta_digest(meta)  # type: ignore[literal-required]
     table = table.replace_schema_metadata({CELL_META_KEY: json.dumps(meta, sort_keys=True)})
@@ -227,6 +230,8 @@ def _read_rows(path: Path, pf: pq.ParquetFile, meta: CellMeta) -> pa.Table:
     digest = meta.get("digest")
     if digest is not None and content_digest(table) != digest:
         raise foreign(path, "its rows do not match their checksum")
+    if problem := rows_problem(table, meta["config"]):  # a checksum any writer can compute
+        raise foreign(path, f"its rows hold {problem}")
     names = set(table.column_names)
     full = STEP_SCHEMA if MONITOR_STEP in names else SCHEMA
     for name in full.names:  # columns of axes added after the shard was written
