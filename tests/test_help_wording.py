@@ -43,3 +43,13 @@ def test_an_axis_flag_of_some_models_names_them_in_its_help(axis):
     label, _, _ = axis.help.partition(": ")
     assert all(model in label for model in axis.applies_to), axis.help
     assert "lstm and gru keep their own" in label or axis.name != "activation", axis.help
+
+
+def test_sweep_help_says_an_experiment_module_is_code_that_runs():
+    """`sweep --help` named EXPERIMENT a module to find by name or path, with no word that the
+    module is Python code run as a script is, nor that ./experiments comes before the built-in
+    modules of the same name (a cloned folder's experiments/gated.py runs for `sweep gated`)."""
+    words = " ".join(runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "300"}).output.split())
+    assert "A module is Python code, run as a script is (here and in each worker)" in words
+    assert "sweep only one you trust" in words
+    assert "a name is looked for in ./experiments first" in words

@@ -74,7 +74,9 @@ def _sweep(
         typer.Argument(
             help="Experiment name (a module in ./experiments, or a built-in one: "
             "`vanishlab experiments` lists them and where) or path to a module; "
-            "none, or default: the quick default grid.",
+            "none, or default: the quick default grid. A module is Python code, run as a "
+            "script is (here and in each worker): sweep only one you trust, and mind that a "
+            "name is looked for in ./experiments first.",
             metavar="EXPERIMENT",
             show_default=False,
         ),
