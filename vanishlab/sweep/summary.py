@@ -45,6 +45,7 @@ from .files import as_flag, as_path, remove_temps_of
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .json_text import parse_json
+from .shard_file import framed_as_parquet
 from .manifest import MONITOR, SINGLE_MODEL, as_shards_hold, read_json_number
 from .manifest_digest import changes_said_per_call
 from .schema import MONITOR_LOSS, MONITOR_STEP
@@ -288,7 +289,7 @@ def _cache_bytes(path: Path) -> bytes | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None  # not the cache: computed afresh, and the file written over it
         with open(fd, "rb", closefd=False) as f:
-            return f.read()
+            return f.read() if framed_as_parquet(f) else None  # another file: not read whole
     finally:
         os.close(fd)
 

@@ -1,0 +1,72 @@
+"""A large file that is not what its name says (a 2 GiB sparse file: `truncate -s 2G`) in a
+run directory is refused from its first bytes, not read whole first: a shard or the summary's
+cache named so took 4.3 GB of memory and 22 s before its one line (the cache: before it was
+computed afresh)."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+from _tiny_run import tiny_run_dir
+
+import vanishlab as vl
+import vanishlab.sweep.shard_file as shard_file
+import vanishlab.sweep.summary as summary
+from vanishlab.sweep.corrupt_shard import CorruptShardError
+
+SIZE = 64 << 20  # sparse: no disk taken, and a read of it whole is 64 MiB
+
+
+class _Counted:
+    """A file whose reads are counted in ``read_bytes``."""
+
+    read_bytes = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._f = builtins.open(*args, **kwargs)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        _Counted.read_bytes += len(data)
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._f.close()
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    _Counted.read_bytes = 0
+    for module in (shard_file, summary):
+        monkeypatch.setattr(module, "open", _Counted, raising=False)
+    return _Counted
+
+
+def _sparse(path) -> None:
+    with builtins.open(path, "wb") as f:
+        f.truncate(SIZE)
+
+
+def test_a_large_file_named_as_a_shard_is_refused_from_its_first_bytes(tmp_path, counted):
+    run, path = tiny_run_dir(tmp_path)
+    _sparse(path)
+    with pytest.raises(CorruptShardError, match="not parquet's magic bytes at its start and end"):
+        vl.load_results(run)
+    assert counted.read_bytes < 1024
+
+
+def test_a_large_file_named_as_the_summarys_cache_is_computed_afresh_unread(tmp_path, counted):
+    run, _ = tiny_run_dir(tmp_path)
+    _sparse(run / summary.SUMMARY)
+    counted.read_bytes = 0
+    rows = vl.summarize(run, cache=True)
+    assert len(rows) == 1
+    assert counted.read_bytes < SIZE // 2  # the shard and the cache's start and end: not all
+    assert (run / summary.SUMMARY).stat().st_size < SIZE  # written anew
