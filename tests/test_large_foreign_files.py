@@ -1,7 +1,7 @@
 """A large file that is not what its name says (a 2 GiB sparse file: `truncate -s 2G`) in a
-run directory is refused from its first bytes, not read whole first: a shard or the summary's
-cache named so took 4.3 GB of memory and 22 s before its one line (the cache: before it was
-computed afresh)."""
+run directory is refused from its first bytes, not read whole first: a shard, the summary's
+cache or the manifest named so took 4.3 GB of memory and 22 s before its one line (the cache:
+before it was computed afresh)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 from _tiny_run import tiny_run_dir
 
 import vanishlab as vl
+import vanishlab.sweep.json_text as json_text
 import vanishlab.sweep.shard_file as shard_file
 import vanishlab.sweep.summary as summary
+from vanishlab.errors import VanishlabError
 from vanishlab.sweep.corrupt_shard import CorruptShardError
 
 SIZE = 64 << 20  # sparse: no disk taken, and a read of it whole is 64 MiB
@@ -44,14 +46,14 @@ class _Counted:
 @pytest.fixture
 def counted(monkeypatch):
     _Counted.read_bytes = 0
-    for module in (shard_file, summary):
+    for module in (shard_file, summary, json_text):
         monkeypatch.setattr(module, "open", _Counted, raising=False)
     return _Counted
 
 
-def _sparse(path) -> None:
+def _sparse(path, size: int = SIZE) -> None:
     with builtins.open(path, "wb") as f:
-        f.truncate(SIZE)
+        f.truncate(size)
 
 
 def test_a_large_file_named_as_a_shard_is_refused_from_its_first_bytes(tmp_path, counted):
@@ -70,3 +72,14 @@ def test_a_large_file_named_as_the_summarys_cache_is_computed_afresh_unread(tmp_
     assert len(rows) == 1
     assert counted.read_bytes < SIZE // 2  # the shard and the cache's start and end: not all
     assert (run / summary.SUMMARY).stat().st_size < SIZE  # written anew
+
+
+def test_a_large_file_named_as_the_manifest_is_refused_unread(tmp_path, counted):
+    """Its characters read stop at json_text.MAX_CHARS (64 MiB), a manifest's text far beyond
+    any vanishlab writes; it said "corrupt or unreadable (Expecting value: line 1 column 1
+    (char 0))" once it had read all of it."""
+    run, _ = tiny_run_dir(tmp_path)
+    _sparse(run / "manifest.json", json_text.MAX_CHARS + SIZE)
+    with pytest.raises(VanishlabError, match=r"is corrupt or unreadable \(more than 64 MiB of"):
+        vl.load_results(run)
+    assert counted.read_bytes <= json_text.MAX_CHARS + 1

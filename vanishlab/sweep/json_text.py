@@ -6,15 +6,35 @@ a digest covers (:func:`canonical_json`: a summary row's, a shard's metadata's, 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "canonical_json", "parse_json"]
+__all__ = ["MAX_CHARS", "MAX_DEPTH", "canonical_json", "parse_json", "read_json_text"]
+
+#: The most characters of a JSON file read (a manifest: a few KB, a long run's some MB). A file
+#: beyond it is no manifest of vanishlab's (a 2 GiB sparse one, `truncate -s 2G`), refused
+#: unread: it was read whole, 4.3 GB of memory and 22 s, before its "corrupt" line.
+MAX_CHARS = 64 << 20
 
 #: The deepest nesting of arrays and objects read. vanishlab writes a few levels; a value
 #: parsed near the interpreter's recursion limit raised RecursionError again where it was
 #: written back or digested (json.dumps), deeper in the stack.
 MAX_DEPTH = 100
+
+
+def read_json_text(path: str | os.PathLike[str]) -> str:
+    """The text of the JSON file ``path`` (UTF-8), read up to :data:`MAX_CHARS` characters;
+    ``ValueError`` for a longer one (and, as ``UnicodeDecodeError``, for bytes that are not
+    UTF-8), ``OSError`` where it cannot be read."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read(MAX_CHARS + 1)
+    if len(text) > MAX_CHARS:
+        raise ValueError(
+            f"more than {MAX_CHARS >> 20} MiB of text, far more than a manifest holds: "
+            "not one, or one damaged; not read further"
+        )
+    return text
 
 
 def parse_json(text: str | bytes) -> Any:

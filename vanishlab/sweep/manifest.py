@@ -49,7 +49,7 @@ from .corrupt_shard import refused_read
 from .cpu import cpu_text
 from .files import as_path, atomic_write, line_text, link_problem, loop_problem
 from .json_numbers import json_number, read_json_number, read_seconds
-from .json_text import parse_json
+from .json_text import parse_json, read_json_text
 from .links import link_remedy
 from .manifest_digest import DIGEST, digested, manifest_change, say_change
 from .measured_by import EARLIER_VERSIONS
@@ -148,7 +148,7 @@ def read_manifest(run_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], str 
         )
         raise VanishlabError(f"{run_dir} is not a vanishlab run directory ({why})")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_json_text(path)
         manifest = parse_json(text)
     except PermissionError:
         raise VanishlabError(f"permission denied: {path}") from None

@@ -24,7 +24,7 @@ from ..errors import VanishlabError
 from . import store
 from .files import CORRUPT, link_problem, remove_folders, remove_temps, run_dir_refused
 from .held_signals import signals_held
-from .json_text import parse_json
+from .json_text import parse_json, read_json_text
 from .manifest import manifest_link_refused
 from .preflight import make_dir
 from .shard import CELLS, shard_paths
@@ -141,7 +141,7 @@ def enclosing_run(path: Path) -> Path | None:
         try:
             if not manifest.is_file():
                 continue
-            found = parse_json(manifest.read_text(encoding="utf-8"))
+            found = parse_json(read_json_text(manifest))
         except (OSError, UnicodeDecodeError, ValueError):
             continue  # another program's manifest.json, or none that can be read
         if isinstance(found, dict) and found.get("format") == store.FORMAT:
