@@ -162,3 +162,23 @@ def test_a_safetensors_inputs_file_of_one_tensor_is_that_tensor(tmp_path):
     result = runner.invoke(app, [*args, "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     assert vl.load_manifest(out)["model"]["inputs"]["shape"] == [8, 40, 4]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        struct.pack("<Q", 2**62) + b'{"a": 1}',  # a header length beyond the package's limit
+        struct.pack("<Q", 8) + b"[not {...",  # a header that is no JSON object
+        b"PK\x03\x04 a zip's start",  # a torch.save file's start, named .safetensors
+        b"",
+    ],
+)
+def test_a_file_named_safetensors_that_is_none_is_one_line(tmp_path, start):
+    """torch.load hands every file named *.safetensors to the safetensors package: one that
+    vanishlab did not know as such by its first bytes (a header length of 2**62) raised the
+    package's SafetensorError ("header too large") through torch.load, a traceback."""
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(start)
+    for read in (read_checkpoint, load_tensor_file):
+        with pytest.raises(VanishlabError, match=r"is not readable as a safetensors file \("):
+            read(path)

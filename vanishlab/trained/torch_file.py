@@ -48,7 +48,10 @@ def load_file(path: Path, what: str) -> Any:
         raise VanishlabError(f"{what} {path} {why}")
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
-    if is_safetensors(path):  # data alone, known by its first bytes whatever its name
+    # Data alone, known by its first bytes whatever its name; by its name too, as torch.load
+    # hands every *.safetensors to that package: one whose header is none (its length beyond
+    # 100 MB, no "{") raised the package's SafetensorError from inside torch.load, a traceback.
+    if is_safetensors(path) or path.name.endswith(".safetensors"):
         return load_safetensors(path, what)
     try:
         if is_torchscript(path):  # torch < 2.6 loads one (torch.jit.load) even so: refused below
