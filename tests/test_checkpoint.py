@@ -16,6 +16,7 @@ import torch
 from _torch_serialization import needs_global_list
 from torch import nn
 
+import vanishlab.trained.checkpoint as checkpoint
 from vanishlab.errors import VanishlabError
 from vanishlab.trained import read_checkpoint
 from vanishlab.trained.checkpoint import infer_spec, load_tensor_file, sha256_file
@@ -912,3 +913,28 @@ def test_a_file_of_zeros_or_a_tar_archive_is_refused_without_torchs_weights_only
             assert f"is not readable as a torch.save file ({said}" in text
             assert "Re-running" not in text and "likely succeed" not in text
             assert "\n" not in text
+
+
+@pytest.mark.parametrize("change", ["replaced", "removed"])
+def test_a_checkpoint_changed_while_it_is_read_is_refused_not_recorded(
+    tmp_path, monkeypatch, change
+):
+    """The checkpoint's SHA-256 was taken after its load, of whatever the path held then: one
+    replaced meanwhile (a training job saving its next epoch) was measured with the digest of
+    other bytes recorded beside it, and one removed raised FileNotFoundError from the Python
+    API."""
+    path = _save(nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    other = _save(nn.RNN(3, 4).state_dict(), tmp_path / "next.pt")
+    load = checkpoint.load_file
+
+    def load_then_change(p, what):
+        obj = load(p, what)
+        if change == "replaced":
+            os.replace(other, p)
+        else:
+            os.unlink(p)
+        return obj
+
+    monkeypatch.setattr(checkpoint, "load_file", load_then_change)
+    with pytest.raises(VanishlabError, match=r"m\.pt changed while it was read \(written, replaced"):
+        read_checkpoint(path)

@@ -43,7 +43,7 @@ from .analyze_run import (
     measure_into,
     unbatched_note,
 )
-from .archive import sha256_file
+from .archive import file_state, sha256_as_read
 from .checkpoint import read_checkpoint
 from .measure import cell_id, check_fits, module_config
 from .spec import RecurrentSpec
@@ -169,10 +169,11 @@ def analyze_checkpoint(
         )
     net = ckpt.build(batch_first=batch_first)
     if inputs is not None:
+        before = file_state(inputs)
         x = load_tensor_file(inputs).to(getattr(torch, spec.dtype))
         described: dict[str, Any] = {
             "file": os.fspath(resolved(inputs)),
-            "sha256": sha256_file(inputs),
+            "sha256": sha256_as_read(inputs, before, "inputs file"),
             # torch reads a 2-D tensor as one unbatched (T, I) sequence, batch_first or not:
             # recorded as read, so that the flag given or not is one measurement (one cell id)
             "batch_first": batch_first and x.dim() != 2,

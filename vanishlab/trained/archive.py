@@ -20,7 +20,9 @@ __all__ = [
     "check_records",
     "cut_short",
     "is_torchscript",
+    "file_state",
     "legacy_tar",
+    "sha256_as_read",
     "sha256_file",
     "unpickler_reason",
 ]
@@ -36,6 +38,33 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_state(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    """Which file ``path`` is, and as written when: its device, inode, size and time of last
+    change, None where it cannot be looked at (the reader says why)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def sha256_as_read(path: str | os.PathLike[str], before: tuple[int, ...] | None, what: str) -> str:
+    """The SHA-256 of ``path``'s bytes, where the file is still the one :func:`file_state`
+    gave ``before`` it was loaded; else VanishlabError. A file written, replaced or removed
+    between its load and its digest had the digest of other bytes than those measured
+    recorded with them (or, removed, a FileNotFoundError from the Python API)."""
+    try:
+        digest = sha256_file(path)
+    except OSError:
+        digest = None
+    if digest is None or before is None or file_state(path) != before:
+        raise VanishlabError(
+            f"{what} {path} changed while it was read (written, replaced or removed "
+            "meanwhile): run the command again once it is complete"
+        )
+    return digest
 
 
 def check_records(path: Path, what: str) -> None:

@@ -28,7 +28,7 @@ from torch import nn
 
 from ..errors import VanishlabError
 from ..sweep.files import as_path, line_text
-from .archive import sha256_file
+from .archive import file_state, sha256_as_read, sha256_file
 from .spec import GATES, MODULES, PARAM, RecurrentSpec, infer_spec, module_from_weights
 from .state_dict import find_recurrent, find_state_dict, module_label
 from .torch_file import load_file, load_tensor_file
@@ -159,6 +159,7 @@ def read_checkpoint(
             f"(module={str(module)!r}?)"
         )
     path = as_path(path, "path")
+    before = file_state(path)
     obj = load_file(path, "checkpoint")
     container, state = find_state_dict(obj, path)
     prefix = _pick(find_recurrent(state), module, path, container)
@@ -183,7 +184,7 @@ def read_checkpoint(
     )
     return Checkpoint(
         path=path,
-        sha256=sha256_file(path),
+        sha256=sha256_as_read(path, before, "checkpoint"),
         module_name=prefix[:-1] if prefix else "",
         spec=spec,
         weights={k: v for k, v in weights.items() if PARAM.fullmatch(k)},
