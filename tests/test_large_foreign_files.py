@@ -14,6 +14,7 @@ import vanishlab as vl
 import vanishlab.sweep.json_text as json_text
 import vanishlab.sweep.shard_file as shard_file
 import vanishlab.sweep.summary as summary
+from vanishlab.sweep import store
 from vanishlab.errors import VanishlabError
 from vanishlab.sweep.corrupt_shard import CorruptShardError
 
@@ -83,3 +84,17 @@ def test_a_large_file_named_as_the_manifest_is_refused_unread(tmp_path, counted)
     with pytest.raises(VanishlabError, match=r"is corrupt or unreadable \(more than 64 MiB of"):
         vl.load_results(run)
     assert counted.read_bytes <= json_text.MAX_CHARS + 1
+
+
+def test_a_shard_removed_after_it_was_listed_is_said_so_not_called_corrupt(tmp_path, monkeypatch):
+    """A shard listed, then removed before it was read (moved aside by a sweep writing the run
+    while its report read it) was "corrupt (unexpected file)", with the advice to run the
+    command that moves it aside."""
+    run, path = tiny_run_dir(tmp_path)
+    listed = list(store.shard_paths(run))
+    assert listed == [path]
+    path.unlink()
+    monkeypatch.setattr(store, "shard_paths", lambda run_dir: iter(listed))
+    with pytest.raises(VanishlabError, match="was removed while the run was read") as err:
+        vl.load_results(run)
+    assert not isinstance(err.value, CorruptShardError)

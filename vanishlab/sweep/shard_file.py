@@ -72,6 +72,12 @@ def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
             f"{link_remedy(path, 'the shard')} and run the command again, or remove the link to "
             "measure its cell again"
         )
+    if not os.path.lexists(path):  # listed, then gone: no damage to move aside (it was called
+        # corrupt, "unexpected file", and the advice was to run what moves it aside)
+        raise VanishlabError(
+            f"{path} was removed while the run was read (moved aside by a sweep or an analysis "
+            "writing this run, or by hand): run the command again"
+        )
     if path.suffix != SHARD_SUFFIX or not path.is_file():
         raise foreign(path, "unexpected file")
     try:
