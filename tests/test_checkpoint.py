@@ -936,5 +936,7 @@ def test_a_checkpoint_changed_while_it_is_read_is_refused_not_recorded(
         return obj
 
     monkeypatch.setattr(checkpoint, "load_file", load_then_change)
-    with pytest.raises(VanishlabError, match=r"m\.pt changed while it was read \(written, replaced"):
+    with pytest.raises(
+        VanishlabError, match=r"m\.pt changed while it was read \(written, replaced"
+    ):
         read_checkpoint(path)

@@ -14,8 +14,8 @@ import vanishlab as vl
 import vanishlab.sweep.json_text as json_text
 import vanishlab.sweep.shard_file as shard_file
 import vanishlab.sweep.summary as summary
-from vanishlab.sweep import store
 from vanishlab.errors import VanishlabError
+from vanishlab.sweep import store
 from vanishlab.sweep.corrupt_shard import CorruptShardError
 
 SIZE = 64 << 20  # sparse: no disk taken, and a read of it whole is 64 MiB
@@ -27,7 +27,7 @@ class _Counted:
     read_bytes = 0
 
     def __init__(self, *args, **kwargs) -> None:
-        self._f = builtins.open(*args, **kwargs)
+        self._f = builtins.open(*args, **kwargs)  # noqa: SIM115 (closed in __exit__)
 
     def read(self, n: int = -1) -> bytes:
         data = self._f.read(n)

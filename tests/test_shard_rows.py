@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 import vanishlab as vl
 from vanishlab.cli import app
 from vanishlab.sweep import shard
-from vanishlab.sweep.config import CellConfig
 from vanishlab.sweep.checksums import META_DIGEST, content_digest, meta_digest
+from vanishlab.sweep.config import CellConfig
 from vanishlab.sweep.corrupt_shard import CorruptShardError
 
 

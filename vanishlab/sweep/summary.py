@@ -45,10 +45,10 @@ from .files import as_flag, as_path, remove_temps_of
 from .init_records import check_init_unchanged, init_definition, shard_inits
 from .inits import INITS
 from .json_text import parse_json
-from .shard_file import framed_as_parquet
 from .manifest import MONITOR, SINGLE_MODEL, as_shards_hold, read_json_number
 from .manifest_digest import changes_said_per_call
 from .schema import MONITOR_LOSS, MONITOR_STEP
+from .shard_file import framed_as_parquet
 from .summary_fields import (
     FLAGS,
     NARROW_LIVE_UNITS,
