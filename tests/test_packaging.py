@@ -86,6 +86,8 @@ def test_the_package_ships_its_py_typed_marker() -> None:
     below checks the installed copy)."""
     assert (ROOT / "vanishlab" / "py.typed").is_file()
     assert "py.typed" in SETUPTOOLS["package-data"]["vanishlab"]
+    # and PyPI's page says so, as the Typing :: Typed classifier (missing when the marker came)
+    assert "Typing :: Typed" in PYPROJECT["project"]["classifiers"]
 
 
 def test_the_version_is_written_in_one_place() -> None:
