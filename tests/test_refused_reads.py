@@ -323,16 +323,19 @@ def test_a_manifest_the_device_or_the_process_cannot_read_is_not_called_corrupt(
 
     from vanishlab.cli import app
 
+    from vanishlab.sweep import json_text
+
     manifest = run_dir / "manifest.json"
     before = manifest.read_bytes()
-    real = Path.read_text
 
-    def refused(self: Path, *args: object, **kwargs: object) -> str:
-        if self == manifest:
+    def refused(path: object, *args: object, **kwargs: object) -> object:
+        if Path(path) == manifest:  # type: ignore[arg-type]
             raise OSError(code, os.strerror(code))
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+        return open(path, *args, **kwargs)  # type: ignore[arg-type, call-overload]
 
-    monkeypatch.setattr(Path, "read_text", refused)
+    # every JSON file vanishlab reads is opened by json_text.read_json_text (a bounded read;
+    # this test patched Path.read_text, which the manifest's readers no longer call)
+    monkeypatch.setattr(json_text, "open", refused, raising=False)
     with pytest.raises((VanishlabError, OSError)) as raised:  # EMFILE: the OSError itself
         vl.run_sweep(DEFAULT_EXPERIMENT, run_dir, smoke=True, workers=1, progress=False)
     text = str(raised.value)
