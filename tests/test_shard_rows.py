@@ -62,6 +62,16 @@ EDITS = {
     "-inf without a zero": (_at("log10_fro_mean", -np.inf), "-inf without an exactly zero"),
     "a layer beyond": (_at("layer", 3, T + 1), "a layer outside 0 to 0"),
     "another source": (_at("source", "<script>", 0), "a source other than"),
+    # each rule at its edge (a rule none of the edits above reaches could be dropped unseen):
+    # an input's lags end at T - 1, a state's at T; an input has no layer, a state one
+    "an input's lag T": (_at("lag", T, 0), f"lag {T} of the input, where a cell of seq_len"),
+    "a state's lag T + 1": (lambda df: _at("lag", T + 1, len(df) - 1)(df), f"lag {T + 1} of"),
+    "a state without a layer": (_at("layer", pd.NA, T + 1), "or none where it is 'state'"),
+    "an input with a layer": (_at("layer", 0, 0), "a layer where the source is 'input'"),
+    "a negative layer": (_at("layer", -1, T + 1), "a layer outside 0 to 0"),
+    "a negative n_zero": (_at("n_zero", -1), f"n_zero outside 0 to {B}"),
+    "an infinite std": (_at("log10_spec_std", np.inf), "log10_spec_std that is negative or"),
+    "a zero sample without -inf": (_at("n_zero", 1), "zero sample (n_zero), or one with"),
 }
 
 
