@@ -98,3 +98,21 @@ def test_a_shard_removed_after_it_was_listed_is_said_so_not_called_corrupt(tmp_p
     with pytest.raises(VanishlabError, match="was removed while the run was read") as err:
         vl.load_results(run)
     assert not isinstance(err.value, CorruptShardError)
+
+
+def test_a_shard_removed_as_it_is_opened_is_said_so_not_called_corrupt(tmp_path, monkeypatch):
+    """The same race, later: the shard still there when its folder was looked at, gone when it
+    was opened. It was "corrupt (unreadable: [Errno 2] No such file or directory)", with the
+    advice to run the command that moves it aside."""
+    run, path = tiny_run_dir(tmp_path)
+
+    def removed_first(file, *args, **kwargs):
+        if file == path:
+            path.unlink()
+        return builtins.open(file, *args, **kwargs)
+
+    monkeypatch.setattr(shard_file, "open", removed_first, raising=False)
+    with pytest.raises(VanishlabError, match="was removed while the run was read") as err:
+        vl.load_results(run)
+    assert not isinstance(err.value, CorruptShardError)
+    assert not path.exists()

@@ -55,6 +55,16 @@ def arrow_owned(data: bytes) -> pa.BufferReader:
     return pa.BufferReader(sink.getvalue())
 
 
+def _removed(path: Path) -> VanishlabError:
+    """A shard listed, then gone before it was opened: no damage to move aside (it was called
+    corrupt, "unexpected file" or "unreadable", and the advice was to run what moves it
+    aside)."""
+    return VanishlabError(
+        f"{path} was removed while the run was read (moved aside by a sweep or an analysis "
+        "writing this run, or by hand): run the command again"
+    )
+
+
 @contextlib.contextmanager
 def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
     """The shard, read by Python into memory pyarrow owns (:func:`arrow_owned`), and closed
@@ -72,17 +82,15 @@ def open_shard(path: Path) -> Iterator[pq.ParquetFile]:
             f"{link_remedy(path, 'the shard')} and run the command again, or remove the link to "
             "measure its cell again"
         )
-    if not os.path.lexists(path):  # listed, then gone: no damage to move aside (it was called
-        # corrupt, "unexpected file", and the advice was to run what moves it aside)
-        raise VanishlabError(
-            f"{path} was removed while the run was read (moved aside by a sweep or an analysis "
-            "writing this run, or by hand): run the command again"
-        )
     if path.suffix != SHARD_SUFFIX or not path.is_file():
+        if not os.path.lexists(path):
+            raise _removed(path)
         raise foreign(path, "unexpected file")
     try:
         with open(path, "rb") as handle:
             data = handle.read() if framed_as_parquet(handle) else None
+    except FileNotFoundError:  # gone after the look above (the same race, later)
+        raise _removed(path) from None
     except PermissionError:  # not damaged: never moved aside nor re-measured
         raise VanishlabError(f"permission denied: {path} (left as it is)") from None
     except OSError as err:
