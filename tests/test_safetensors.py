@@ -169,7 +169,6 @@ def test_a_safetensors_inputs_file_of_one_tensor_is_that_tensor(tmp_path):
     [
         struct.pack("<Q", 2**62) + b'{"a": 1}',  # a header length beyond the package's limit
         struct.pack("<Q", 8) + b"[not {...",  # a header that is no JSON object
-        b"PK\x03\x04 a zip's start",  # a torch.save file's start, named .safetensors
         b"",
     ],
 )
@@ -182,3 +181,26 @@ def test_a_file_named_safetensors_that_is_none_is_one_line(tmp_path, start):
     for read in (read_checkpoint, load_tensor_file):
         with pytest.raises(VanishlabError, match=r"is not readable as a safetensors file \("):
             read(path)
+
+
+def test_a_torch_save_file_named_safetensors_is_read_as_the_file_it_is(tmp_path):
+    """torch.load hands a file named *.safetensors to the safetensors package whatever it
+    holds: a torch.save checkpoint under that name (a zip archive) was "not readable as a
+    safetensors file (Error while deserializing header: header too large): damaged or cut
+    short", a good file called damaged. Known by its first bytes, it is read as torch.save's;
+    cut short, it is said so in torch.save's words."""
+    rnn = nn.RNN(3, 4)
+    path = tmp_path / "m.safetensors"
+    torch.save(rnn.state_dict(), path)
+    ckpt = read_checkpoint(path)
+    assert ckpt.spec.hidden_size == 4
+    assert torch.equal(ckpt.build().weight_hh_l0, rnn.weight_hh_l0)
+    result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "a"), "-q"])
+    assert result.exit_code == 0, result.output
+    x = tmp_path / "x.safetensors"
+    torch.save(torch.randn(5, 2, 3), x)
+    assert load_tensor_file(x).shape == (5, 2, 3)
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(VanishlabError, match="torch.save file .it is cut short: a zip archive"):
+        read_checkpoint(cut)

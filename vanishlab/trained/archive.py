@@ -24,6 +24,7 @@ __all__ = [
     "legacy_tar",
     "sha256_as_read",
     "sha256_file",
+    "starts_as_zip",
     "unpickler_reason",
 ]
 
@@ -111,18 +112,23 @@ def bad_crc_record(path: Path) -> tuple[str, str] | None:
     return None
 
 
+def starts_as_zip(path: Path) -> bool:
+    """Whether ``path``'s first bytes are a zip archive's (torch.save's format since torch 1.6),
+    whole or not; False where it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_ZIP_START)) == _ZIP_START
+    except OSError:
+        return False
+
+
 def cut_short(path: Path) -> str | None:
     """Why ``path`` is no whole torch.save file when it begins as a zip archive (torch.save's)
     but has no end: no end of central directory record, which a zip archive's last bytes hold
     (a copy or a download stopped early, ``head -c 1000 good.pt``); None otherwise. torch.load
     said of one "[Errno 22] Invalid argument", "failed finding central directory" or another
     error of its reader, by the length left."""
-    try:
-        with open(path, "rb") as f:
-            start = f.read(len(_ZIP_START))
-    except OSError:
-        return None
-    if start != _ZIP_START or zipfile.is_zipfile(path):
+    if not starts_as_zip(path) or zipfile.is_zipfile(path):
         return None
     return "it is cut short: a zip archive's start without its end, not a complete one"
 

@@ -8,6 +8,7 @@ unpickle is refused before any runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import re
@@ -22,7 +23,14 @@ from ..core.tensor_checks import NESTED_ADVICE, PADDED_STEPS, token_ids_advice
 from ..errors import VanishlabError
 from ..sweep.files import link_problem
 from ..sweep.links import link_remedy
-from .archive import check_records, cut_short, is_torchscript, legacy_tar, unpickler_reason
+from .archive import (
+    check_records,
+    cut_short,
+    is_torchscript,
+    legacy_tar,
+    starts_as_zip,
+    unpickler_reason,
+)
 from .foreign import foreign_advice, plain_data_allowed, save_float
 from .safetensors_file import is_safetensors, load_safetensors
 from .state_dict import with_article
@@ -48,10 +56,14 @@ def load_file(path: Path, what: str) -> Any:
         raise VanishlabError(f"{what} {path} {why}")
     if not path.is_file():
         raise VanishlabError(f"{what} {path} is not a file")
-    # Data alone, known by its first bytes whatever its name; by its name too, as torch.load
-    # hands every *.safetensors to that package: one whose header is none (its length beyond
-    # 100 MB, no "{") raised the package's SafetensorError from inside torch.load, a traceback.
-    if is_safetensors(path) or path.name.endswith(".safetensors"):
+    # Data alone, known by its first bytes whatever its name. torch.load hands every file
+    # named *.safetensors to that package: one whose header is none (its length beyond 100 MB,
+    # no "{") is said damaged by the package (from inside torch.load, its SafetensorError had
+    # been a traceback), and a torch.save file under that name (a zip archive) is read as the
+    # file it is, from a handle torch.load knows no name of (it had been called damaged).
+    by_contents = is_safetensors(path)
+    misnamed = not by_contents and path.name.endswith(".safetensors")
+    if by_contents or (misnamed and not starts_as_zip(path)):
         return load_safetensors(path, what)
     try:
         if is_torchscript(path):  # torch < 2.6 loads one (torch.jit.load) even so: refused below
@@ -68,9 +80,10 @@ def load_file(path: Path, what: str) -> Any:
                 "TypedStorage is deprecated",
                 r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized",
             ),
-            plain_data_allowed(),
-        ):  # an argparse.Namespace, a path: see foreign.py
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            plain_data_allowed(),  # an argparse.Namespace, a path: see foreign.py
+            open(path, "rb") if misnamed else contextlib.nullcontext(path) as source,
+        ):
+            obj = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = unpickler_reason(err)
         if not _NEEDS_CODE.search(reason):
