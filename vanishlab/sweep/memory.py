@@ -12,7 +12,8 @@ B = ``batch``, H = ``hidden_size``, I = ``input_size``, the measurement
   heap's holes, measured 1.8x the live buffers at T = 4096, H = 32, B = 8, L = 4); a relu's
   states are made in place and it keeps no pre-activations, one number fewer, (5 L + 1) / 2
   (T + 1) B H s (its peak 228-229 MiB at T = 4096, H = 64, B = 64, L = 1, a tanh's 279-300;
-  216-226 MiB over 20 runs on 2026-12-07, 1.65-1.72x its estimate); and the inputs T B I s;
+  216-226 MiB over 20 runs on 2026-12-07, its estimate 1.65-1.72x those); and the inputs
+  T B I s;
 - in its backward phase (:mod:`vanishlab.core.engine`) the derivatives alone, L (T + 1) B H s,
   and the inputs; the spectral-norm queues (:mod:`vanishlab.core.spectral`), 16 lags of every
   stream (L state streams of (B, H, H), one input stream of (B, H, I)), 16 (L B H^2 + B H I) s;
