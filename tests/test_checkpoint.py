@@ -16,6 +16,8 @@ import torch
 from _torch_serialization import needs_global_list
 from torch import nn
 
+import vanishlab as vl
+import vanishlab.trained.analyze as analyze
 import vanishlab.trained.checkpoint as checkpoint
 from vanishlab.errors import VanishlabError
 from vanishlab.trained import read_checkpoint
@@ -940,3 +942,24 @@ def test_a_checkpoint_changed_while_it_is_read_is_refused_not_recorded(
         VanishlabError, match=r"m\.pt changed while it was read \(written, replaced"
     ):
         read_checkpoint(path)
+
+
+def test_an_inputs_file_changed_while_it_is_read_is_refused_not_recorded(tmp_path, monkeypatch):
+    """The inputs file's SHA-256 (recorded in the run's manifest) is of the file that was
+    loaded, as the checkpoint's is: one replaced between its load and its digest is refused,
+    and nothing is measured. (8cac0e69 made the change and left it without a test: taking the
+    digest with sha256_file again passed the suite.)"""
+    ckpt = _save(nn.RNN(3, 4).state_dict(), tmp_path / "m.pt")
+    inputs = _save(torch.randn(5, 2, 3), tmp_path / "x.pt")
+    other = _save(torch.randn(5, 2, 3), tmp_path / "next.pt")
+    load = analyze.load_tensor_file
+
+    def load_then_replace(p):
+        x = load(p)
+        os.replace(other, p)
+        return x
+
+    monkeypatch.setattr(analyze, "load_tensor_file", load_then_replace)
+    with pytest.raises(VanishlabError, match=r"inputs file \S*x\.pt changed while it was read"):
+        vl.analyze_checkpoint(ckpt, tmp_path / "run", inputs=inputs)
+    assert not (tmp_path / "run" / "cells").exists()
