@@ -274,9 +274,10 @@ def test_sigmoid_derivative_keeps_its_digits_where_the_gate_saturates(a):
 def test_a_cell_state_path_through_a_flushed_tanh_derivative_is_not_dropped():
     # i, f and g open (bias +20): c grows by ~1 a step, to ~120 at T = 120, and every path
     # from c to h passes through tanh'(c) (~1e-104 at c = 120, below float32's range). The
-    # state_c rows are 10^-103.06 from lag 1 on; float32 reads -inf to lag ~76, then finite
-    # and low: 10^-108.5 at lag 77 (5.5 orders off). In float64 at T = 900 (c ~ 900) the
-    # same rows read 40 orders low. A fix has to keep such a factor's exponent.
+    # state_c rows are 10^-103.2 to 10^-103.8 from lag 1 on; float32 reads -inf to lag 75, then
+    # finite and low: 10^-109.66 at lag 76 where it is 10^-103.17 (6.5 orders). In float64 at
+    # T = 900 (c ~ 900) the rows read -inf to lag 545, then 40 orders low (10^-820.6 at lag 547
+    # where it is 10^-780.7). A fix has to keep such a factor's exponent apart.
     torch.manual_seed(0)
     m = nn.LSTM(3, 2, 1)
     _gate_biases(m, 20.0, 20.0, 20.0)
