@@ -8,23 +8,29 @@ Oracles are closed forms or independent float64 computations, not pinned outputs
 
 Mutants tried / killed by the tests before / killed with these (each run against the fast
 tests that name its code, ``pytest -x -m "not slow"``; after: this file):
-  core/engine           15 / 13 / 14     core/spectral       8 /  5 /  6
-  core/gated            13 / 13 / 13     analysis/fits      14 / 12 / 13
+  core/engine           18 / 15 / 16     core/spectral       8 /  5 /  6
+  core/gated            15 / 15 / 15     analysis/fits      17 / 15 / 16
   core/gated_one_layer  10 /  8 /  8     analysis/meanfield 12 / 10 / 11
-  core/lyapunov          7 /  7 /  7     analysis/pascanu    9 /  7 /  8
-  core/gram              8 /  8 /  8     analysis/linear     7 /  6 /  7
-                                         sweep/critical      6 /  2 /  4
-In all 109 / 91 / 99. The ten left change no number a caller sees: engine's -inf scale of a
-sum of two zero terms as 0 (its norm is 0, so its ln is -inf either way); the one-layer gated
-path's whole-state norm for the queue check as n_h + n_c (only a normality check, and each
-block is checked again at the end) and its divisor as ||G_h|| alone (any divisor is exact: it
-is recorded and summed back); spectral's stall test 10x looser and the extra power steps'
-Ritz values rescaled by c, not c^2 (a wrong shift or an early stall costs checks, and what is
-returned still passes the stopping rule or is the exact norm: no number moved in 330 tests);
-fits' flat-line threshold 1e-20 for 1e-24 (both far above the rounding it guards; no value
-is documented); meanfield's CRITICAL_TOLERANCE 1e-8 (a constant read by name, its value
-documented nowhere); pascanu_bound's log10 of gamma (gamma is 1 for tanh and relu); and
-critical_gain's r > 0 for r >= 0 and lo for hi (the same gain to the bisection's 2^-48).
+  core/lyapunov          8 /  8 /  8     analysis/pascanu    9 /  7 /  8
+  core/gram              8 /  8 /  8     analysis/linear     9 /  6 /  7
+                                         sweep/critical      7 /  2 /  4
+In all 121 / 99 / 107. The 14 left change no number a caller sees: engine's -inf scale of a
+sum of two zero terms as 0 (its norm is 0, so its ln is -inf either way), and its input
+Jacobian's trusted floor for H * H entries, not H * n_in (the floor is sqrt(numel tiny /
+1e-12): 5.6x lower at n_in = 64, H = 2 it still leaves what subnormal squares lose of n^2
+below 3e-11, relatively); the one-layer gated path's whole-state norm for the queue check as
+n_h + n_c (only a normality check, and each block is checked again at the end) and its
+divisor as ||G_h|| alone (any divisor is exact: it is recorded and summed back); spectral's
+stall test 10x looser and the extra power steps' Ritz values rescaled by c, not c^2 (a wrong
+shift or an early stall costs checks, and what is returned still passes the stopping rule or
+is the exact norm: no number moved in 330 tests); fits' flat-line threshold 1e-20 for 1e-24
+(both far above the rounding it guards; no value is documented); meanfield's
+CRITICAL_TOLERANCE 1e-8 (a constant read by name, its value documented nowhere);
+pascanu_bound's log10 of gamma (gamma is 1 for tanh and relu); linear's Newton tolerance and
+its "settled" shortcut 10x looser (the point, and so the rate, moves by ~1e-11; a cycle is
+never that near a fixed point); and critical_gain's r > 0 for r >= 0, lo for hi (the same
+gain to the bisection's 2^-48) and a 13-point grid for 49 (the same root unless the rate
+crosses 0 and back between two grid points; every test's configuration gave the same gain).
 """
 
 from __future__ import annotations
