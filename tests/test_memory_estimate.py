@@ -108,9 +108,9 @@ def test_a_long_relu_cell_is_not_estimated_at_twice_its_peak():
     1.92-1.95x this cell's peak (228-229 MiB against 444), refusing cells that fit (measured
     2026-12-04). Then 1.55-1.60x (a tanh's 1.52x); with 10 float64 norms a lag, layer and
     sample (2026-12-07) 372 MiB, 1.65-1.72x over 20 runs that peaked at 216-226 MiB, and 1.72x in
-    CI's slow tier, over the 1.7 this band had: 1.8 now, where counting a relu as a tanh makes
-    468 MiB, 2.07x the highest of those peaks."""
-    assert 1.05 <= _ratio("rnn", 4096, 64, 64, 1, act="relu") <= 1.8
+    CI's slow tier, over the 1.7 this band had: 1.9 now (failed by a peak 9 % under the lowest),
+    where counting a relu as a tanh makes 468 MiB, 2.07-2.17x those peaks."""
+    assert 1.05 <= _ratio("rnn", 4096, 64, 64, 1, act="relu") <= 1.9
 
 
 @pytest.mark.slow  # 10-20 s: make test's time (the slow tier runs in CI)
