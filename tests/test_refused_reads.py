@@ -322,7 +322,6 @@ def test_a_manifest_the_device_or_the_process_cannot_read_is_not_called_corrupt(
     from typer.testing import CliRunner
 
     from vanishlab.cli import app
-
     from vanishlab.sweep import json_text
 
     manifest = run_dir / "manifest.json"
