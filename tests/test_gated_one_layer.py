@@ -6,6 +6,7 @@ general path (not return wrong numbers) when a norm leaves float32's trustworthy
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -13,7 +14,9 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import gated, gated_one_layer, scaling
+from vanishlab.core import gated, gated_forward, gated_one_layer, scaling
+
+F64 = torch.float64
 
 FIELDS = tuple(
     f"{src}_{norm}" for src in ("state", "input", "state_h", "state_c") for norm in ("fro", "spec")
@@ -169,3 +172,30 @@ def test_fast_path_spectral_norms_of_small_cells(monkeypatch, model, gpu_like) -
         ok = torch.isfinite(b)
         assert torch.equal(torch.isfinite(a), ok), field
         assert (a[ok] - b[ok]).abs().max().item() < 1e-12, field
+
+
+def test_fast_path_hands_over_where_k_is_below_the_dtypes_range(monkeypatch) -> None:
+    """An LSTM's k = o tanh'(c') below float32's range (c' ~ 50 here) is carried as
+    exp(ln_k) k_rel by the general path only (gated_forward.scaled_k): the fast path, which
+    multiplies by k itself, hands any call with such a k over before it measures anything
+    (here its own checks would pass: the same steps with a harmless k_scaled), and the rows
+    are the general path's."""
+    torch.manual_seed(0)
+    mod = nn.LSTM(3, 2)
+    x = torch.randn(60, 1, 3)
+    inp = gated_forward.prepare_gated(mod, x)
+    plain = gated_forward.gated_steps(inp)[0]
+    assert plain.k_scaled is None
+    args = (("fro", "spec"), ("state", "state_c"))
+    assert gated_one_layer.one_layer_norms(inp, plain, *args) is not None
+    harmless = dataclasses.replace(plain, k_scaled=(plain.k, torch.zeros(60, 1, dtype=F64)))
+    assert gated_one_layer.one_layer_norms(inp, harmless, *args) is None
+    with torch.no_grad():
+        mod.bias_ih_l0[:6] = 20.0  # i, f and g open: c grows by ~1 a step
+    steps = gated_forward.gated_steps(gated_forward.prepare_gated(mod, x))[0]
+    assert steps.k_scaled is not None and (steps.k[-1] == 0).all()  # flushed, carried apart
+    res = vl.jacobian_log_norms(mod, x, sources=("state", "state_c"))
+    assert torch.isfinite(res.state_c_fro[0, 0, 1:]).all()
+    want = general_path(monkeypatch, mod, x, sources=("state", "state_c"))
+    for field in ("state_fro", "state_spec", "state_c_fro", "state_c_spec"):
+        assert torch.equal(getattr(res, field), getattr(want, field)), field

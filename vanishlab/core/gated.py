@@ -42,18 +42,23 @@ GRU and twice it for an LSTM. One layer (the common case) takes the fast path of
 :mod:`vanishlab.core.gated_one_layer`, which hands the call back here when a norm leaves
 float32's trustworthy range.
 
-Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each G is carried as exp(s) raw
-with raw of unit Frobenius norm here (the division by the norm is folded into the coefficient
-vectors; the one-layer fast path divides every few steps only) and the natural log s of the
-scale in float64; two terms that meet are weighted by their true magnitudes first, so a tiny but
-only non-zero term is never lost; an exactly zero Jacobian has log-norm -inf. Spectral norms
-come from :class:`~vanishlab.core.spectral.SpectralNorms`. Memory: the O(T L B G H) forward
+Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each block of G (h, and an LSTM's
+c) is carried as exp(s) raw with the natural log s of its own scale in float64 (the division of
+raw by its norm folded into the coefficient vectors; the one-layer fast path keeps one scale,
+divides every few steps only, and hands the call here where that cannot hold), so an LSTM's c
+block can lie any number of orders of magnitude below its h block: every path from c to h
+passes through k = o tanh'(c'), ~e^-2|c'|, and c grows with the horizon (by ~1 a step where i,
+f and g are open). Where a k is below the dtype's range it is carried as exp(ln_k) k_rel too
+(:func:`~vanishlab.core.gated_forward.scaled_k`), not read as 0: a row that only such paths
+reach reads its value, not -inf, and not a weaker path's value orders of magnitude low. Two
+terms that meet are weighted by their true magnitudes first, so a tiny but only non-zero term
+is never lost; an exactly zero Jacobian has log-norm -inf. Spectral norms come from
+:class:`~vanishlab.core.spectral.SpectralNorms`. Memory: the O(T L B G H) forward
 coefficients and O(L B H^2) working matrices, never a T x H x H tensor.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,14 +119,18 @@ class _Stream:
         self._log_scale: dict[int, torch.Tensor] = {}
 
     def record(
-        self, lag: int, raw: Callable[[], torch.Tensor], s: torch.Tensor, ln_fro: torch.Tensor
+        self,
+        lag: int,
+        scaled: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+        ln_fro: torch.Tensor,
     ) -> None:
-        """Store the norms at ``lag``; ``raw()`` builds the matrix, called only when needed."""
+        """Store the norms at ``lag``; ``scaled()`` builds the matrix as ``(raw, s)``, the
+        matrix exp(s) raw, called only when needed."""
         if self.fro is not None:
             self.fro[lag] = ln_fro
         if self._spectral is not None:
-            self._log_scale[lag] = s
-            self._spectral.push(lag, raw(), self._store_spec)
+            raw, self._log_scale[lag] = scaled()
+            self._spectral.push(lag, raw, self._store_spec)
 
     def _store_spec(self, lag: int, sigma: torch.Tensor) -> None:
         self.spec[lag] = self._log_scale.pop(lag) + torch.log(sigma.to(torch.float64))
@@ -132,56 +141,95 @@ class _Stream:
         return tuple(None if t is None else (t / LN10).T.cpu() for t in (self.fro, self.spec))
 
 
+def _over_max(*lns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The largest of the natural log-magnitudes ``lns`` (B,) each, and ``(len(lns), B)``
+    weights exp(ln - largest) (<= 1; 0 for a zero term, ln -inf); the largest is -inf, and
+    every weight 0, where all are."""
+    m = lns[0]
+    for ln in lns[1:]:
+        m = torch.maximum(m, ln)
+    return m, (torch.stack(lns) - m).exp_().nan_to_num_(nan=0.0)  # -inf - -inf: NaN, 0
+
+
+def _unit(m: torch.Tensor, s: torch.Tensor, tiny_norms: TinyNorms) -> tuple[torch.Tensor, ...]:
+    """||m||_F (B,) and m's log-scale, after :func:`unit_if_tiny` (which may divide m)."""
+    _, n, ln_u = unit_if_tiny([m], tiny_norms)
+    return n, (s if ln_u is None else s + ln_u)
+
+
 @dataclass
 class _Scaled:
-    """G = exp(s) * [h | c] (c None for a GRU), each block a contiguous ``(B, H, n)`` tensor
-    (norms and products of contiguous blocks run several times faster than of column
-    slices); ``ln_fro`` = s + ln ||[h | c]||_F, ``inv`` = 1 / ||[h | c]||_F (0 for a zero
-    matrix), and for an LSTM ``ln_h`` / ``ln_c`` the same for each block alone."""
+    """G = [exp(s) h | exp(s_c) c] (c None for a GRU), each block a contiguous ``(B, H, n)``
+    tensor (norms and products of contiguous blocks run several times faster than of column
+    slices) with its own natural log-scale: an LSTM's c block can lie any number of orders
+    below its h block (every path from c to h passes through k = o tanh'(c'), ~ e^-2|c'|).
+    ``ln_h`` = s + ln ||h||_F, ``ln_c`` = s_c + ln ||c||_F, ``ln_fro`` the whole's;
+    ``inv`` / ``inv_c`` = 1 / ||h||_F, 1 / ||c||_F (0 for a zero block)."""
 
     h: torch.Tensor
     c: torch.Tensor | None
     s: torch.Tensor
+    ln_h: torch.Tensor
     ln_fro: torch.Tensor
     inv: torch.Tensor
-    ln_h: torch.Tensor | None = None
+    s_c: torch.Tensor | None = None
     ln_c: torch.Tensor | None = None
+    inv_c: torch.Tensor | None = None
 
-    def raw(self) -> torch.Tensor:
-        """The whole matrix [h | c] (a copy for an LSTM)."""
-        return self.h if self.c is None else torch.cat([self.h, self.c], dim=-1)
+    def whole(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole matrix [h | c] as ``(raw, s)`` (for an LSTM a copy, each block weighted
+        by its magnitude over s)."""
+        if self.c is None:
+            return self.h, self.s
+        assert self.ln_c is not None and self.inv_c is not None
+        m, w = _over_max(self.ln_h, self.ln_c)
+        w_h, w_c = (w * torch.stack([self.inv, self.inv_c])).to(self.h.dtype)
+        return torch.cat([self.h * w_h[:, None, None], self.c * w_c[:, None, None]], dim=-1), m
 
     @classmethod
     def of(
-        cls, h: torch.Tensor, c: torch.Tensor | None, s: torch.Tensor, tiny_norms: TinyNorms
+        cls,
+        h: torch.Tensor,
+        c: torch.Tensor | None,
+        s: torch.Tensor,
+        s_c: torch.Tensor | None,
+        tiny_norms: TinyNorms,
     ) -> _Scaled:
-        ns, n, ln_u = unit_if_tiny([h] if c is None else [h, c], tiny_norms)
-        s = s if ln_u is None else s + ln_u
-        inv = n.reciprocal().nan_to_num(posinf=0.0).to(h.dtype)
-        lns = [s + torch.log(v) for v in ns]
-        if c is None:
-            return cls(h, None, s, lns[0], inv)
-        return cls(h, c, s, s + torch.log(n), inv, lns[0], lns[1])
+        n, s = _unit(h, s, tiny_norms)
+        ln_h = s + torch.log(n)
+        inv = n.reciprocal().nan_to_num(posinf=0.0)
+        if c is None or s_c is None:
+            return cls(h, None, s, ln_h, ln_h, inv)
+        n_c, s_c = _unit(c, s_c, tiny_norms)
+        ln_c = s_c + torch.log(n_c)
+        inv_c = n_c.reciprocal().nan_to_num(posinf=0.0)
+        ln_fro = torch.logaddexp(2 * ln_h, 2 * ln_c) / 2  # ln sqrt(||G_h||^2 + ||G_c||^2)
+        return cls(h, c, s, ln_h, ln_fro, inv, s_c, ln_c, inv_c)
 
 
 @dataclass
 class _Step:
-    """The Jacobian blocks of one layer and step, scaled by 1 / ||raw|| of the G they meet,
-    and what they need of that G.
+    """The Jacobian blocks of one layer and step, with the weights of the G they meet folded
+    in, and what they need of that G.
 
-    GRU: ``j_hh`` = ds'/dh = dh'/dh ((B, H, H), its diagonal z included) and ``j_ih`` = ds'/dx.
-    LSTM (with C, O, k, f as in the module doc): ``j_hh`` = C W_hh and ``o_hh`` = O W_hh
-    ((B, H, H) each), ``j_ih`` = C W_ih and ``o_ih`` = O W_ih, ``f`` (B, H), and ``p`` = G_h
-    diag(k) + G_c, so that G ds'/ds = [p C W_hh + G_h O W_hh | p diag(f)] and G ds'/dx =
-    p C W_ih + G_h O W_ih. The ``*_ih`` blocks are None when no one needs them.
+    GRU: ``j_hh`` = ds'/dh = dh'/dh ((B, H, H), its diagonal z included) and ``j_ih`` = ds'/dx,
+    divided by ||G||_F. LSTM (with C, O, k, f as in the module doc): ``p`` = G_h diag(k) + G_c,
+    each block weighted by its magnitude (k's exponent included) over p's, ``scale_c``; then
+    ``j_hh`` = C W_hh and ``o_hh`` = O W_hh ((B, H, H) each), ``j_ih`` = C W_ih and ``o_ih`` =
+    O W_ih, weighted so that p j_hh + G_h o_hh is G ds'/dh at log-scale ``scale`` (p and G_h
+    by their magnitudes over it), and ``f`` (B, H): G ds'/ds = [exp(scale) (p j_hh + G_h o_hh)
+    | exp(scale_c) p diag(f)], G ds'/dx = exp(scale) (p j_ih + G_h o_ih). The ``*_ih`` blocks
+    are None when no one needs them. For a GRU, ``scale`` is G's ln ||G||_F.
     """
 
     j_hh: torch.Tensor
     j_ih: torch.Tensor | None
+    scale: torch.Tensor
     o_hh: torch.Tensor | None = None
     o_ih: torch.Tensor | None = None
     f: torch.Tensor | None = None
     p: torch.Tensor | None = None
+    scale_c: torch.Tensor | None = None
 
 
 def _blocks(coef: torch.Tensor, w: torch.Tensor, H: int, gates: range) -> torch.Tensor:
@@ -194,42 +242,59 @@ _CELL_GATES, _OUT_GATE = range(3), range(3, 4)  # LSTM: i, f, g feed c'; o feeds
 
 def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool) -> _Step:
     H = inp.hidden_size
-    inv = g.inv[:, None]
-    coef = st.coef[t] * inv  # (B, G H): the division by ||raw|| folded in
     w_hh, w_ih = inp.weights_hh[l], inp.weights_ih[l]
+    dtype = g.h.dtype
     if st.k is not None:  # LSTM
-        assert g.c is not None
+        assert g.c is not None and g.ln_c is not None and g.inv_c is not None
+        k, ln_h_k = st.k[t], g.ln_h
+        if st.k_scaled is not None:  # k = exp(ln_k) k_rel (a k below the dtype's range)
+            k, ln_h_k = st.k_scaled[0][t], g.ln_h + st.k_scaled[1][t]
+        scale_c, w = _over_max(ln_h_k, g.ln_c)
+        w_h, w_c = (w * torch.stack([g.inv, g.inv_c])).to(dtype)
+        p = torch.addcmul(g.c * w_c[:, None, None], g.h, (k * w_h[:, None])[:, None, :])
+        scale, w = _over_max(scale_c, g.ln_h)
+        w[1] *= g.inv
+        weights = w.to(dtype)[[0, 0, 0, 1]].T  # (B, 4): i, f and g meet p; o meets G_h
+        coef = (st.coef[t].view(-1, 4, H) * weights[:, :, None]).view(-1, 4 * H)
         return _Step(
             j_hh=_blocks(coef, w_hh, H, _CELL_GATES),
             j_ih=_blocks(coef, w_ih, H, _CELL_GATES) if want_ih else None,
+            scale=scale,
             o_hh=_blocks(coef, w_hh, H, _OUT_GATE),
             o_ih=_blocks(coef, w_ih, H, _OUT_GATE) if want_ih else None,
-            f=st.carry[t] * inv,
-            p=torch.addcmul(g.c, g.h, st.k[t][:, None, :]),
+            f=st.carry[t],
+            p=p,
+            scale_c=scale_c,
         )
+    inv = g.inv.to(dtype)[:, None]
+    coef = st.coef[t] * inv  # (B, G H): the division by ||G|| folded in
     coef_hh = coef.clone()
     coef_hh[:, 2 * H :] = st.coef_hn[t] * inv  # r q_n: the n block seen from h
     j_hh = _blocks(coef_hh, w_hh, H, range(3))
     j_hh.diagonal(dim1=-2, dim2=-1).add_(st.carry[t] * inv)  # + diag(z)
-    return _Step(j_hh=j_hh, j_ih=_blocks(coef, w_ih, H, range(3)) if want_ih else None)
+    j_ih = _blocks(coef, w_ih, H, range(3)) if want_ih else None
+    return _Step(j_hh=j_hh, j_ih=j_ih, scale=g.ln_fro)
 
 
-def _in_layer(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The blocks of G_{t-1} = G_t ds_t/ds_{t-1} (at G_t's log-scale): (h, c), c None (GRU)."""
+_Blocks = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
+
+
+def _in_layer(g: _Scaled, step: _Step) -> _Blocks:
+    """G_{t-1} = G_t ds_t/ds_{t-1} as (h, its log-scale, c, its log-scale); c None (GRU)."""
     if step.p is None:
-        return g.h @ step.j_hh, None
+        return g.h @ step.j_hh, step.scale, None, None
     assert step.o_hh is not None and step.f is not None
     h = torch.bmm(step.p, step.j_hh).baddbmm_(g.h, step.o_hh)
-    return h, step.p * step.f[:, None, :]
+    return h, step.scale, step.p * step.f[:, None, :], step.scale_c
 
 
-def _through_input(g: _Scaled, step: _Step) -> torch.Tensor:
-    """G_t ds_t/dx_t (at G_t's log-scale), ``(B, H, n_in)``."""
+def _through_input(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor]:
+    """G_t ds_t/dx_t, ``(B, H, n_in)``, and its log-scale."""
     assert step.j_ih is not None
     if step.p is None:
-        return g.h @ step.j_ih
+        return g.h @ step.j_ih, step.scale
     assert step.o_ih is not None
-    return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih)
+    return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih), step.scale
 
 
 def _combine(
@@ -237,34 +302,27 @@ def _combine(
     b: tuple[_Scaled, _Step] | None,
     lstm: bool,
     tiny_norms: TinyNorms,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """The blocks (h, c) and s of G^l_t from the in-layer term ``a`` (layer l, step t + 1) and
-    the vertical term ``b`` (layer l + 1, step t), each given as (its G, its step's blocks)."""
+) -> _Blocks:
+    """The blocks (h, its log-scale, c, its log-scale) of G^l_t from the in-layer term ``a``
+    (layer l, step t + 1) and the vertical term ``b`` (layer l + 1, step t), each given as
+    (its G, its step's blocks). The vertical term has no c block: it adds to h only."""
     if b is None:  # in-layer only
         assert a is not None
-        return (*_in_layer(*a), a[0].ln_fro)
-    hb = _through_input(*b)
+        return _in_layer(*a)
+    hb, sb = _through_input(*b)
     if a is None:  # vertical only (t = T - 1 below the top)
-        return hb, (torch.zeros_like(hb) if lstm else None), b[0].ln_fro
-    ha, ca = _in_layer(*a)
+        return hb, sb, (torch.zeros_like(hb) if lstm else None), (sb if lstm else None)
+    ha, sa, ca, sca = _in_layer(*a)
     # Each term is weighted by 1 / its norm below: a term of subnormal entries is made unit
     # first (recurrent weights of 1e-310 in float64, 1e-40 in float32, in a stack).
-    _, na, ln_ua = unit_if_tiny([ha] if ca is None else [ha, ca], tiny_norms)
-    _, nb, ln_ub = unit_if_tiny([hb], tiny_norms)
-    ma = a[0].ln_fro + torch.log(na)  # ln magnitudes; -inf for a zero term
-    mb = b[0].ln_fro + torch.log(nb)
-    ma = ma if ln_ua is None else ma + ln_ua
-    mb = mb if ln_ub is None else mb + ln_ub
-    m = torch.maximum(ma, mb)
-    finite = torch.isfinite(m)
-    m_safe = torch.where(finite, m, torch.zeros_like(m))
+    na, sa = _unit(ha, sa, tiny_norms)
+    nb, sb = _unit(hb, sb, tiny_norms)
     # Each term as (t / ||t||) exp(ln magnitude - m): weights <= 1, common scale exp(m), so a
     # tiny term that is the only non-zero one is kept.
-    wa = (torch.exp(ma - m_safe) / torch.where(na > 0, na, 1)).to(ha.dtype)[:, None, None]
-    wb = (torch.exp(mb - m_safe) / torch.where(nb > 0, nb, 1)).to(ha.dtype)[:, None, None]
-    h = ha.mul_(wa).addcmul_(hb, wb)
-    c = None if ca is None else ca.mul_(wa)
-    return h, c, torch.where(finite, m_safe, torch.full_like(m_safe, -math.inf))
+    m, w = _over_max(sa + torch.log(na), sb + torch.log(nb))
+    n = torch.stack([na, nb])
+    wa, wb = (w / torch.where(n > 0, n, 1)).to(ha.dtype)[:, :, None, None]
+    return ha.mul_(wa).addcmul_(hb, wb), m, ca, sca
 
 
 def _backward(inp: GatedInputs, norms: tuple[str, ...], sources: tuple[str, ...]) -> dict:
@@ -300,11 +358,12 @@ def _general(
     def record(l: int, lag: int, g: _Scaled) -> None:
         for src, per_layer in streams.items():
             if src == "state":
-                per_layer[l].record(lag, g.raw, g.s, g.ln_fro)
+                per_layer[l].record(lag, g.whole, g.ln_fro)
             elif src == "state_h":
-                per_layer[l].record(lag, lambda: g.h, g.s, g.ln_h)
+                per_layer[l].record(lag, lambda: (g.h, g.s), g.ln_h)
             else:
-                per_layer[l].record(lag, lambda: g.c, g.s, g.ln_c)
+                assert g.s_c is not None and g.ln_c is not None
+                per_layer[l].record(lag, lambda: (g.c, g.s_c), g.ln_c)
 
     inlayer: list[tuple[_Scaled, _Step] | None] = [None] * L  # G^l_{t+1} and its step blocks
     for t in range(T - 1, -1, -1):
@@ -315,22 +374,24 @@ def _general(
                 h = torch.eye(H, dtype=dtype, device=device).expand(B, H, H).clone()
                 c = torch.zeros_like(h) if lstm else None
                 s = torch.zeros(B, dtype=torch.float64, device=device)
+                s_c = s if lstm else None
             else:
-                h, c, s = _combine(inlayer[l], vertical, lstm, tiny_norms)
-            g = _Scaled.of(h, c, s, tiny_norms)
+                h, s, c, s_c = _combine(inlayer[l], vertical, lstm, tiny_norms)
+            g = _Scaled.of(h, c, s, s_c, tiny_norms)
             record(l, lag, g)
             want_ih = l > 0 or input_stream is not None
             inlayer[l] = vertical = (g, _step(g, steps[l], t, inp, l, want_ih))
         if input_stream is not None:
             assert vertical is not None
             # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM
-            jx = _Scaled.of(_through_input(*vertical), None, vertical[0].ln_fro, tiny_norms)
-            input_stream.record(lag, jx.raw, jx.s, jx.ln_fro)
+            jx_raw, jx_scale = _through_input(*vertical)
+            jx = _Scaled.of(jx_raw, None, jx_scale, None, tiny_norms)
+            input_stream.record(lag, jx.whole, jx.ln_fro)
         step_done(lag + 1, T)
     if streams:  # lag T: the initial state s0[l] feeds step 0 of layer l only
         for l in range(L):
-            h, c, s = _combine(inlayer[l], None, lstm, tiny_norms)
-            record(l, T, _Scaled.of(h, c, s, tiny_norms))
+            h, s, c, s_c = _combine(inlayer[l], None, lstm, tiny_norms)
+            record(l, T, _Scaled.of(h, c, s, s_c, tiny_norms))
 
     out: dict[str, Any] = {"batched": inp.batched}
     for src in ("state", "state_h", "state_c"):

@@ -33,6 +33,7 @@ Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -55,7 +56,7 @@ from .inputs import (
 from .own_forward import base_name, check_own_forward
 from .tensor_checks import check_sequence, check_state
 
-__all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated"]
+__all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated", "scaled_k"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,10 @@ class GatedSteps:
 
     ``h`` (and ``c`` for an LSTM) ``(T, B, H)``; ``coef`` ``(T, B, G H)``; ``carry`` ``(T, B,
     H)`` (f or z); ``k`` (LSTM: o tanh'(c')) or ``coef_hn`` (GRU: r q_n), ``(T, B, H)``.
+
+    ``k_scaled`` (LSTM, None unless needed): ``(k_rel, ln_k)`` with k = exp(ln_k) k_rel,
+    ``ln_k`` ``(T, B)`` float64 and ``k_rel`` ``(T, B, H)``, for the steps and samples where
+    some unit's k is below the dtype's smallest normal number (:func:`scaled_k`).
     """
 
     h: torch.Tensor
@@ -171,6 +176,7 @@ class GatedSteps:
     carry: torch.Tensor
     k: torch.Tensor | None
     coef_hn: torch.Tensor | None
+    k_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
@@ -244,14 +250,49 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         ],
         dim=-1,
     )
+    k = flush_digitless(o * tanh_derivative(cs), signed=True)
     return GatedSteps(
         h=hs,
         c=cs,
         coef=flush_digitless(coef, signed=True),
         carry=flush_digitless(f, signed=True),  # f's forward use, the scan above, is done
-        k=flush_digitless(o * tanh_derivative(cs), signed=True),
+        k=k,
         coef_hn=None,
+        k_scaled=scaled_k(k, a_o, cs),
     )
+
+
+def scaled_k(
+    k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """k = o tanh'(c) as ``(k_rel, ln_k)``, k = exp(ln_k) k_rel (see :class:`GatedSteps`), or
+    None where every k is a normal number.
+
+    k is the one coefficient that a long horizon alone drives out of range: c grows with t
+    (by ~1 a step where i, f and g are open) and tanh'(c) ~ 4 e^-2|c| is below float32's
+    range from |c| ~ 44 (float64's from ~355), where every path from c to h passes through it.
+    Read as 0 there, every row d y / d c_t dominated by such a path read -inf, or finite and
+    orders of magnitude low where a weaker path remained. In a step and sample with a k below
+    the smallest normal number, ln k = ln sigma(a_o) + ln 4 - 2|c| - 2 ln(1 + e^-2|c|) in
+    float64, ln_k is its largest over the units and k_rel = exp(ln k - ln_k) (a unit more
+    than the dtype's range below the largest is 0, as a small term of a sum is); elsewhere
+    ln_k = 0 and k_rel = k."""
+    need = k.amin(dim=-1) < torch.finfo(k.dtype).tiny  # (T, B): no (T, B, H) temporary
+    if not bool(need.any()):
+        return None
+    rows = need.nonzero(as_tuple=True)
+    a, cc = a_o[rows].double(), c[rows].double().abs()
+    ln_k = (
+        torch.nn.functional.logsigmoid(a)
+        + (math.log(4) - 2 * cc)
+        - 2 * torch.log1p(torch.exp(-2 * cc))
+    )  # (rows, H)
+    top = ln_k.amax(dim=-1)
+    k_rel = k.clone()
+    k_rel[rows] = flush_digitless(torch.exp(ln_k - top[:, None]).to(k.dtype))
+    scale = torch.zeros(k.shape[:-1], dtype=torch.float64, device=k.device)
+    scale[rows] = top
+    return k_rel, scale
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
