@@ -299,6 +299,15 @@ def _least_squares(
 
     x = lag.astype(np.float64)
     n = gsum(np.ones_like(x))
+    # Each curve's ln-norms scaled by a power of two, 2**-e, to below 1 in size where they
+    # are larger (e = 0 for the rest): exact, so a curve of ordinary norms fits to the same
+    # bits, while the sums of squares of a curve of log10 norms near 1e300 no longer overflow
+    # (numpy warned, and rate and r2 came out inf or NaN). The rate and intercept are scaled
+    # back; r2 does not change with the scale.
+    peak = np.zeros(n_groups)
+    np.maximum.at(peak, g, np.abs(y))
+    e = np.maximum(np.frexp(peak)[1], 0)
+    y = np.ldexp(y, -e[g])
     with np.errstate(invalid="ignore", divide="ignore"):
         mx, my = gsum(x) / n, gsum(y) / n
         # Centred sums: stable even for very large log-norms.
@@ -307,10 +316,12 @@ def _least_squares(
         rate = sxy / sxx
         intercept = my - rate * mx
         # A flat line (syy at rounding level) is a perfect fit, not 0/0. At most 1 (Cauchy-
-        # Schwarz): the rounding of an exact line's sums read 1 + 2 ulp.
-        flat = syy <= 1e-24 * n * (1.0 + my * my)
+        # Schwarz): the rounding of an exact line's sums read 1 + 2 ulp. (1 + my^2 at the
+        # curve's scale: 4**-e + my^2.)
+        flat = syy <= 1e-24 * n * (np.ldexp(1.0, -2 * e) + my * my)
         r2 = np.where(flat, 1.0, np.minimum(sxy * sxy / (sxx * syy), 1.0))
-    return n, rate, intercept, r2
+    with np.errstate(over="ignore"):  # a slope beyond the float range is inf, as it is
+        return n, np.ldexp(rate, e), np.ldexp(intercept, e), r2
 
 
 def _notes(
@@ -381,14 +392,14 @@ def _aggregate(fits: pd.DataFrame, by: list[str], tolerance: float) -> pd.DataFr
         rate = group["rate"].to_numpy(dtype=np.float64)
         finite = rate[np.isfinite(rate)]
         known = rate[~np.isnan(rate)]
-        mean = float(known.mean()) if len(known) else math.nan  # -inf if a curve vanished
+        mean, std = _mean_std(known, finite)  # the mean -inf if a curve vanished
         r2 = group["r2"].to_numpy(dtype=np.float64)
         rows.append(
             {
                 **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
                 "n_curves": len(group),
                 "rate_mean": mean,
-                "rate_std": float(finite.std()) if len(finite) else math.nan,
+                "rate_std": std,
                 "rate_min": float(known.min()) if len(known) else math.nan,
                 "rate_max": float(known.max()) if len(known) else math.nan,
                 "r2_mean": float(np.nanmean(r2)) if np.isfinite(r2).any() else math.nan,
@@ -403,6 +414,18 @@ def _aggregate(fits: pd.DataFrame, by: list[str], tolerance: float) -> pd.DataFr
         if c in fits.columns:
             out[c] = out[c].astype(fits[c].dtype)
     return out
+
+
+def _mean_std(known: np.ndarray, finite: np.ndarray) -> tuple[float, float]:
+    """The mean of the rates ``known`` (not NaN) and the population standard deviation of the
+    ``finite`` ones (NaN where there are none), taken at the scale 2**-e that brings the
+    largest finite rate below 1 in size (e = 0 for smaller ones: the same bits): rates fitted
+    to log10 norms near 1e300 overflowed the sum of squares, inf with numpy's warning."""
+    peak = float(np.abs(finite).max()) if len(finite) else 0.0
+    e = max(math.frexp(peak)[1], 0)
+    mean = float(np.ldexp(np.ldexp(known, -e).mean(), e)) if len(known) else math.nan
+    std = float(np.ldexp(np.ldexp(finite, -e).std(), e)) if len(finite) else math.nan
+    return mean, std
 
 
 _AGGREGATE_COLUMNS = (

@@ -147,11 +147,22 @@ def format_value(value: object, digits: int = 4) -> str:
     return str(value)
 
 
+SCIENTIFIC_FROM = 1e15
+"""The size from which :func:`fixed` writes a number in scientific notation: a float's digits
+from the 16th on are no longer all exact."""
+
+
 def fixed(value: float, decimals: int, *, sign: bool = False) -> str:
     """A finite ``value`` to ``decimals`` places, ``+`` before a positive one when ``sign``;
     one that rounds to zero is unsigned, ``0.000``: "-0.000" (a λ₁ of -0.0002, a -0.0 from a
     subtraction) read as a negative number that is not one at that precision. For every number
-    of the page that can be negative or a -0.0 (rates, their spread, r², decades fallen)."""
+    of the page that can be negative or a -0.0 (rates, their spread, r², decades fallen). One
+    of :data:`SCIENTIFIC_FROM` or more in size is in scientific notation, to four significant
+    digits whatever ``decimals``: a rate fitted to hand-made log10 norms near 1e300 was 300
+    digits long, every one past the 17th noise."""
+    if abs(value) >= SCIENTIFIC_FROM:
+        text = f"{value:+.3e}"
+        return text if sign or value < 0 else text[1:]
     text = f"{value:+.{decimals}f}"
     if float(text) == 0:
         return text[1:]

@@ -20,7 +20,7 @@ from ...errors import VanishlabError, command_line_words
 from ...sweep.config import TRAINING_AXES, grids_ids
 from ...sweep.section_names import ANOMALIES
 from ...sweep.summary_fields import NO_SUMMARY
-from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, plural, setting_titles
+from ..format import FLOAT32_MAX_LOG10, MAX_ANOMALY_ROWS, fixed, plural, setting_titles
 from ..model import Section, Table
 from ..view import RunView
 
@@ -187,7 +187,7 @@ def _beyond_float32(view: RunView, axes: list[str]) -> Table | None:
     first = view.table_order(first.reset_index(), axes)
     records = first.head(MAX_ANOMALY_ROWS).to_dict("records")
     rows = [
-        (str(rec["cell_id"]), setting, f"{rec['_max']:.1f}")
+        (str(rec["cell_id"]), setting, fixed(rec["_max"], 1))
         for rec, setting in zip(records, _settings(records, axes), strict=True)
     ]
     return Table(

@@ -28,6 +28,7 @@ from ..format import (
     MAX_TABLE_ROWS,
     NUMERIC_AXES,
     PANEL_AXES,
+    fixed,
     label,
     plural,
     rate_text,
@@ -388,7 +389,7 @@ def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
             items.append(
                 (
                     f"|measured − predicted|, {name}",
-                    f"median {np.median(d):.3f}, largest {d.max():.3f} per step "
+                    f"median {fixed(np.median(d), 3)}, largest {fixed(d.max(), 3)} per step "
                     f"({plural(len(d), 'cell')})",
                 )
             )
@@ -398,8 +399,9 @@ def _agreement(summary: pd.DataFrame, view: RunView) -> KeyValues:
         items.append(
             (
                 "|Lyapunov − rate via layer 0|",
-                f"median {np.median(lyap):.3f} per step over {plural(len(lyap), 'cell')}: the top "
-                "Lyapunov exponent of the whole state and the fitted slope of "
+                f"median {fixed(np.median(lyap), 3)} per step over "
+                f"{plural(len(lyap), 'cell')}: the top Lyapunov exponent of the whole state and "
+                "the fitted slope of "
                 f"ln ||{view.state_jacobian('0')}|| (from the bottom layer, through every layer "
                 "above it) are two estimates of one asymptotic rate; a large difference means "
                 "the fit window is still transient",
