@@ -15,3 +15,5 @@ def mistakes(cell: vl.CellConfig) -> None:
     vl.Sweep(gian=(0.5, 1.0))  # flagged
     vl.Sweep(gain="1.0")  # flagged
     cell.gain = 2.0  # flagged
+    vl.CellConfig(seed=2.0)  # flagged
+    vl.Sweep(hidden_size=(8.0, 16.0))  # flagged

@@ -86,6 +86,12 @@ def sweep(run: Path) -> None:
     assert_type(smoke.cells()[0], vl.CellConfig)
     small = vl.Sweep(seed=range(2), gain=[0.5, 1.0], model="rnn", hidden_size=8)
     summary = vl.run_sweep(small, run, workers=1, progress=False)
+    # an integer axis and workers take a NumPy integer or a 0-d integer tensor too; held as int
+    counted = vl.CellConfig(hidden_size=np.int64(8), seed=torch.tensor(1), batch=np.int32(2))
+    assert_type(counted.hidden_size, int)
+    sizes = vl.Sweep(hidden_size=np.int64(8), seed=np.arange(3), batch=[np.int64(2), 4])
+    assert_type(sizes.seed, tuple[int, ...])
+    vl.run_sweep(sizes, run, workers=np.int64(1), progress=False)
     assert_type(summary, vl.RunSummary)
     assert_type(summary.n_cells, int)
     vl.run_sweep(small, str(run), workers=1, progress=False)
@@ -121,7 +127,10 @@ def models(run: Path) -> None:
     assert_type(vl.read_checkpoint("model.pt").sha256, str)
     result = vl.analyze_checkpoint("model.pt", run, seq_len=50, batch=4)
     assert_type(result.run_dir, Path)
+    # a count: a NumPy integer or a 0-d integer tensor too
+    vl.analyze_checkpoint("model.pt", run, seq_len=np.int64(50), seed=torch.tensor(1))
     trained = vl.train_cell(nn.RNN(2, 16), AddingProblem(6), steps=10)
+    vl.train_cell(nn.RNN(2, 16), AddingProblem(6), steps=np.int64(10), batch=torch.tensor(4))
     assert_type(trained, vl.TrainResult)
     assert_type(trained.solved, bool)
     try:

@@ -287,7 +287,8 @@ class AxisSet:
         ns = {"_axes": self, "__module__": module}
         self.CellConfig: type = dataclasses.make_dataclass(
             "CellConfig",
-            [(a.name, a.type, dataclasses.field(default=a.default)) for a in table],
+            # what a field takes (Axis.takes: a NumPy integer too); it holds a value of a.type
+            [(a.name, a.takes, dataclasses.field(default=a.default)) for a in table],
             bases=(_CellConfigBase,),
             # help(vl.CellConfig) and help(vl.Sweep) list the axes, their defaults and
             # meanings (the module docstring's table, which an IDE does not show beside them)
@@ -298,7 +299,7 @@ class AxisSet:
             "Sweep",
             # what a field takes (one value or several, _SWEEP_DOC); it holds a tuple of them
             [
-                (a.name, a.type | Iterable[a.type], dataclasses.field(default=(a.default,)))
+                (a.name, a.takes | Iterable[a.takes], dataclasses.field(default=(a.default,)))
                 for a in table
             ],
             bases=(_SweepBase,),

@@ -11,7 +11,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex
 
 from ..core.integers import as_integer
 from ..errors import VanishlabError
@@ -75,6 +75,14 @@ class Axis:
     def arrow_type(self) -> str:
         """The parquet (Arrow) type name: ``int64``, ``float64``, ``bool`` or ``string``."""
         return ARROW_TYPES[self.type]
+
+    @property
+    def takes(self) -> Any:
+        """What a constructor takes for a value, as its annotation says: ``int |
+        SupportsIndex`` for an ``int`` axis (a NumPy integer, a 0-d integer tensor too:
+        :meth:`canonical`, through ``core.integers``), else :attr:`type`. A value is held in
+        canonical form, of :attr:`type`."""
+        return int | SupportsIndex if self.type is int else self.type
 
     @property
     def flag(self) -> str:

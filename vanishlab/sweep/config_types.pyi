@@ -8,12 +8,13 @@ expression"). config.py imports these declarations under ``TYPE_CHECKING`` alone
 imports this file at run time. tests/test_api_types.py checks them against the axis table and
 the classes it makes: the same fields in the same order, their types and defaults, and the same
 public methods. An axis that applies to some models only (``activation``) is None in a cell of
-another model (an LSTM's): its field says so.
+another model (an LSTM's): its field says so. An integer axis takes a NumPy integer and a 0-d
+integer tensor too (``int | SupportsIndex``: ``Axis.takes``) and holds an ``int``.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, SupportsIndex
 
 @dataclass(frozen=True, init=False)
 class CellConfig:
@@ -43,19 +44,19 @@ class CellConfig:
         self,
         model: str = "rnn",
         activation: str | None = "tanh",
-        num_layers: int = 1,
-        hidden_size: int = 64,
-        input_size: int = 16,
-        seq_len: int = 100,
+        num_layers: int | SupportsIndex = 1,
+        hidden_size: int | SupportsIndex = 64,
+        input_size: int | SupportsIndex = 16,
+        seq_len: int | SupportsIndex = 100,
         init: str = "default",
         gain: float = 1.0,
         input_std: float = 1.0,
         bias: bool = True,
-        batch: int = 8,
-        seed: int = 0,
+        batch: int | SupportsIndex = 8,
+        seed: int | SupportsIndex = 0,
         dtype: str = "float32",
         task: str = "none",
-        train_steps: int = 0,
+        train_steps: int | SupportsIndex = 0,
         lr: float = 0.01,
         optimizer: str = "adam",
         clip: float = 1.0,
@@ -94,19 +95,19 @@ class Sweep:
         self,
         model: str | Iterable[str] = ("rnn",),
         activation: str | Iterable[str] = ("tanh",),
-        num_layers: int | Iterable[int] = (1,),
-        hidden_size: int | Iterable[int] = (64,),
-        input_size: int | Iterable[int] = (16,),
-        seq_len: int | Iterable[int] = (100,),
+        num_layers: int | SupportsIndex | Iterable[int | SupportsIndex] = (1,),
+        hidden_size: int | SupportsIndex | Iterable[int | SupportsIndex] = (64,),
+        input_size: int | SupportsIndex | Iterable[int | SupportsIndex] = (16,),
+        seq_len: int | SupportsIndex | Iterable[int | SupportsIndex] = (100,),
         init: str | Iterable[str] = ("default",),
         gain: float | Iterable[float] = (1.0,),
         input_std: float | Iterable[float] = (1.0,),
         bias: bool | Iterable[bool] = (True,),
-        batch: int | Iterable[int] = (8,),
-        seed: int | Iterable[int] = (0,),
+        batch: int | SupportsIndex | Iterable[int | SupportsIndex] = (8,),
+        seed: int | SupportsIndex | Iterable[int | SupportsIndex] = (0,),
         dtype: str | Iterable[str] = ("float32",),
         task: str | Iterable[str] = ("none",),
-        train_steps: int | Iterable[int] = (0,),
+        train_steps: int | SupportsIndex | Iterable[int | SupportsIndex] = (0,),
         lr: float | Iterable[float] = (0.01,),
         optimizer: str | Iterable[str] = ("adam",),
         clip: float | Iterable[float] = (1.0,),

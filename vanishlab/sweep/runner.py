@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pandas as pd
 
@@ -71,7 +71,7 @@ def run_sweep(
     out: str | os.PathLike[str],
     *,
     name: str | None = None,
-    workers: int | None = None,
+    workers: int | SupportsIndex | None = None,
     scheduler: str | None = None,
     force: bool = False,
     retry_failed: bool = False,
@@ -89,8 +89,9 @@ def run_sweep(
             the manifest, else the experiment's name, plus ``-smoke`` with ``smoke``, else the
             directory's name).
         workers: local worker processes (default: all cores, fewer if memory is short); 1 runs
-            in this process. Numbers are bit-identical whatever the count. With ``workers > 1``
-            the calling script must guard its entry point with ``if __name__ == "__main__":``.
+            in this process (an integer: a NumPy integer or a 0-d integer tensor too). Numbers
+            are bit-identical whatever the count. With ``workers > 1`` the calling script must
+            guard its entry point with ``if __name__ == "__main__":``.
         scheduler: a Dask scheduler address (``tcp://host:port``); cells then run on that
             cluster and come back here to be written. Needs ``vanishlab[dask]``.
         force: extend a directory that holds a different grid (its cells are kept).

@@ -46,6 +46,7 @@ import math
 import numbers
 import time
 from dataclasses import dataclass, field
+from typing import SupportsIndex
 
 import torch
 from torch import nn
@@ -121,15 +122,15 @@ def train_cell(
     module: nn.Module,
     task: Task,
     *,
-    steps: int = DEFAULT_STEPS,
+    steps: int | SupportsIndex = DEFAULT_STEPS,
     lr: float = DEFAULT_LR,
     optimizer: str = "adam",
     clip: float | None = DEFAULT_CLIP,
-    batch: int = DEFAULT_BATCH,
-    seed: int = 0,
-    eval_seed: int = 0,
-    eval_batch: int = DEFAULT_EVAL_BATCH,
-    eval_points: int = DEFAULT_EVAL_POINTS,
+    batch: int | SupportsIndex = DEFAULT_BATCH,
+    seed: int | SupportsIndex = 0,
+    eval_seed: int | SupportsIndex = 0,
+    eval_batch: int | SupportsIndex = DEFAULT_EVAL_BATCH,
+    eval_points: int | SupportsIndex = DEFAULT_EVAL_POINTS,
     solve_fraction: float = SOLVE_FRACTION,
 ) -> TrainResult:
     """Train ``module`` plus a linear readout on ``task`` and score it against chance.
@@ -138,6 +139,8 @@ def train_cell(
         module: an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` whose ``input_size`` is the task's, with
             floating-point parameters; trained in place (see the module docstring).
         task: a :class:`~vanishlab.train.tasks.Task` (its ``seq_len`` is the lag scale).
+        steps, batch, seed, eval_seed, eval_batch, eval_points: integers (a NumPy integer or a
+            0-d integer tensor too; a bool or a float is refused).
         steps: number of optimizer updates (>= 1), one fresh batch each.
         lr: learning rate (> 0).
         optimizer: ``"adam"`` or ``"sgd"``.

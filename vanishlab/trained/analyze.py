@@ -24,7 +24,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import torch
 
@@ -86,10 +86,10 @@ def analyze_checkpoint(
     nonlinearity: str | None = None,
     inputs: str | os.PathLike[str] | None = None,
     batch_first: bool = False,
-    seq_len: int | None = None,
-    batch: int | None = None,
+    seq_len: int | SupportsIndex | None = None,
+    batch: int | SupportsIndex | None = None,
     input_std: float | None = None,
-    seed: int | None = None,
+    seed: int | SupportsIndex | None = None,
     name: str | None = None,
     command: str | Callable[[str | None], str] | None = None,
     progress: bool = False,
@@ -104,7 +104,9 @@ def analyze_checkpoint(
             (B, T, I) with ``batch_first``, or unbatched (T, I), with or without ``batch_first``
             (which has no effect on it: a ``UserWarning`` says so). Default: Gaussian inputs from
             ``seq_len``, ``batch``, ``input_std``, ``seed`` (each None: its default in
-            :data:`vanishlab.sweep.config.GAUSSIAN_INPUTS`), which ``inputs`` refuses.
+            :data:`vanishlab.sweep.config.GAUSSIAN_INPUTS`), which ``inputs`` refuses. The
+            counts ``seq_len``, ``batch`` and ``seed`` take a NumPy integer or a 0-d integer
+            tensor too (a bool or a float is refused).
         name: a label kept in the manifest, which names its report (default: the run
             directory's name, as ``vanishlab analyze`` gives). An analysis already in ``out``
             keeps the name it has: another ``name`` is not used, with a ``UserWarning``.
@@ -125,7 +127,12 @@ def analyze_checkpoint(
     start = time.perf_counter()
     # progress="no" showed the spinner; batch_first="no" read an inputs file as (B, T, I)
     progress, batch_first = as_flag(progress, "progress"), as_flag(batch_first, "batch_first")
-    given = {"seq_len": seq_len, "batch": batch, "input_std": input_std, "seed": seed}
+    given: dict[str, Any] = {
+        "seq_len": seq_len,
+        "batch": batch,
+        "input_std": input_std,
+        "seed": seed,
+    }
     unused = [f"--{k.replace('_', '-')} ({k}=)" for k, v in given.items() if v is not None]
     if inputs is not None and unused:  # ignoring them would measure other inputs in silence
         one = len(unused) == 1
