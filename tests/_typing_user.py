@@ -40,6 +40,7 @@ def measure() -> None:
     lstm, c0 = nn.LSTM(10, 20, 2), torch.zeros(2, 3, 20)
     vl.jacobian_norms(lstm, x, sources=("state", "input", "state_h", "state_c"))
     vl.jacobian_norms(lstm, x, (h0, c0))
+    vl.jacobian_norms(lstm, x, [h0, c0])  # as nn.LSTM takes it too
     vl.lyapunov_spectrum(lstm, x, (h0, c0), 5)
     gru = nn.GRU(10, 20)
     vl.jacobian_norms(gru, x, torch.zeros(1, 3, 20), norms=["fro"])

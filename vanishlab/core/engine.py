@@ -67,7 +67,7 @@ SOURCES = ("state", "input")
 def jacobian_norms(
     rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | None = None,
     *,
     norms: Sequence[str] = NORMS,
     sources: Sequence[str] = SOURCES,
@@ -81,9 +81,9 @@ def jacobian_norms(
             a ``torch.autocast`` region around the call and a reduced float32 matmul precision
             (TF32): the module is measured in its own dtype, with full float32 products. An
             ``nn.LSTM`` or ``nn.GRU`` is measured by :mod:`vanishlab.core.gated` (its ``h0`` is
-            ``(h0, c0)`` for an LSTM; its state rows are d h^{top}_{T-1} / d [h | c];
-            ``sources`` may add ``"state_h"`` / ``"state_c"``, the h and c column blocks, for
-            an LSTM).
+            ``(h0, c0)`` for an LSTM, or ``[h0, c0]`` as the module takes it too; its state rows
+            are d h^{top}_{T-1} / d [h | c]; ``sources`` may add ``"state_h"`` /
+            ``"state_c"``, the h and c column blocks, for an LSTM).
         x: the input sequence, as ``rnn`` takes it: ``(T, B, input_size)``, ``(B, T,
             input_size)`` where ``rnn.batch_first`` is True, or unbatched ``(T, input_size)``.
             The layout is the module's: an ``x`` in the other one cannot be told from its
@@ -134,7 +134,7 @@ def jacobian_norms(
 def jacobian_log_norms(
     rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | None = None,
     *,
     norms: Sequence[str] = NORMS,
     sources: Sequence[str] = SOURCES,

@@ -89,7 +89,7 @@ SOURCE_HINTS = dict.fromkeys(
 def gated_log_norms(
     module: nn.LSTM | nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | None = None,
     *,
     norms: Sequence[str] = NORMS,
     sources: Sequence[str] = ("state", "input"),

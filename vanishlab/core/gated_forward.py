@@ -101,8 +101,10 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
     ``x`` ``what``, the caller's name for it).
 
     ``h0`` is None (zeros), a tensor ``(L, B, H)`` (``(L, H)`` unbatched) for a GRU, or the
-    tuple ``(h0, c0)`` of two such tensors for an LSTM. Raises ``TypeError`` for a wrong kind
-    of object, dtype or device and ``ValueError`` for a wrong shape, naming the expected one.
+    tuple ``(h0, c0)`` of two such tensors for an LSTM, or the list ``[h0, c0]``, which
+    ``nn.LSTM.forward`` takes alike (torch 2.13 indexes its ``hx``). Raises ``TypeError`` for a
+    wrong kind of object, dtype or device and ``ValueError`` for a wrong shape, naming the
+    expected one.
     """
     module = check_gated(module)
     name = base_name(module)
@@ -126,7 +128,8 @@ def prepare_gated(module: object, x: object, h0: object = None, *, what: str = "
     elif isinstance(module, nn.LSTM):
         if not (isinstance(h0, tuple | list) and len(h0) == 2) or _a_call(h0, shape):
             raise TypeError(
-                f"for an nn.LSTM, h0 must be None or the tuple (h0, c0), each of shape {shape}, "
+                f"for an nn.LSTM, h0 must be None or the tuple (h0, c0) (a list [h0, c0] too), "
+                f"each of shape {shape}, "
                 f"got {_not_a_pair(h0, shape)}"
             )
         part = "a torch.Tensor (None stands for the whole state (h0, c0), not for a part)"

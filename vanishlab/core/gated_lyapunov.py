@@ -34,7 +34,7 @@ __all__ = ["gated_lyapunov_spectrum"]
 def gated_lyapunov_spectrum(
     module: nn.LSTM | nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | None = None,
     k: int | None = None,
     *,
     discard: int = 0,

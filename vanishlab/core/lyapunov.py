@@ -46,7 +46,7 @@ _SPECTRUM_ARRAYS = 6
 def lyapunov_spectrum(
     rnn: torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU,
     x: torch.Tensor,
-    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+    h0: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | None = None,
     k: int | SupportsIndex | None = None,
     *,
     discard: int | SupportsIndex = 0,
