@@ -69,3 +69,29 @@ def test_the_product_of_one_step_factors_counts_lags_from_the_last_state() -> No
     assert product == ("T", "T−k", "T", "T−k+1"), product
     (input_row,) = re.findall(r"∂h_(\S+)/∂x_\{(\S+)\} = J\(k\) D_\{(\S+)\} W_ih", text)
     assert input_row == ("T", "T−k", "T−k"), input_row
+
+
+def test_the_critical_tolerance_is_the_mean_field_s() -> None:
+    """CRITICAL_TOLERANCE was given in a code comment only; the page gives it, and why."""
+    from vanishlab.analysis.meanfield import CRITICAL_TOLERANCE
+
+    stated = re.search(r"`CRITICAL_TOLERANCE` = ([\d.e-]+) \(", PROSE)
+    assert stated and float(stated.group(1)) == CRITICAL_TOLERANCE
+    cell = {"activation": "tanh", "init": "normal", "hidden_size": 64, "input_size": 16}
+    solved = vl.cell_mean_field({**cell, "gain": vl.critical_gain(cell)})
+    assert solved is not None and solved.regime == "critical"
+    assert "leave |ln χ₁| near 2e-16" in PROSE and abs(2 * solved.rate) < 1e-15
+
+
+def test_the_settled_distance_is_the_short_flag_s() -> None:
+    """SETTLED_DISTANCE was stated as 0.1 beside its name, but why 0.1 in a code comment only."""
+    from vanishlab.analysis.linear import SETTLED_DISTANCE
+
+    short = " ".join(_section("Where theory is not expected to hold").split())
+    stated = re.search(r"not within ([\d.]+) of h\* in every unit", short)
+    named = re.search(r"`SETTLED_DISTANCE` = ([\d.]+),", short)
+    assert stated and named and float(stated.group(1)) == float(named.group(1)) == SETTLED_DISTANCE
+    # the slope's bound: |h^2 - h*^2| <= distance * 2 for |h|, |h*| <= 1
+    slope = re.search(r"1 − h² is within ([\d.]+) of its value", short)
+    assert slope and float(slope.group(1)) == 2 * SETTLED_DISTANCE
+    assert f"Within {SETTLED_DISTANCE:g}, tanh's slope" in short

@@ -149,7 +149,8 @@ APPROACH_ROUNDS = (2, 4, 8)
 #: settled (:func:`fixed_point_rates`' ``settling``): tanh's slope 1 - h^2 then moves by 0.2 at
 #: most. tanh, ``default``, H = 64, gain 2, seeds 0-7 at T = 100: the three that took longer
 #: than T // 4 steps were 0.019, 0.035 and 0.138 per step from ln rho(D* W_hh) (seed 5: 129
-#: steps), the three others with a fixed point within 0.012 (docs/theory.md, ``short``).
+#: steps), the three others with a fixed point within 0.012 (docs/theory.md, ``short``, which
+#: says so to a user; tests/test_docs_theory.py holds the page's number to this one).
 SETTLED_DISTANCE = 0.1
 
 

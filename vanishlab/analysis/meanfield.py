@@ -51,7 +51,9 @@ __all__ = [
     "real_number",
 ]
 
-#: |ln chi_1| below which the mean field calls a configuration "critical".
+#: |ln chi_1| below which the mean field calls a configuration "critical" (docs/theory.md,
+#: "Mean field", says why 1e-9: 1000x the quadrature's error; tests/test_docs_theory.py holds
+#: the page's number to this one).
 CRITICAL_TOLERANCE = 1e-9
 
 Variances = tuple[float, float, float]
