@@ -20,6 +20,7 @@ import pytest
 import vanishlab as vl
 from vanishlab.core.log_units import LN10
 from vanishlab.report.format import fixed, rate_text
+from vanishlab.report.sections.extrapolation import factor_text, magnitude_text
 from vanishlab.sweep.shard import write_shard
 
 pytestmark = pytest.mark.filterwarnings("error")  # a numpy RuntimeWarning fails the test
@@ -71,6 +72,16 @@ def test_a_number_of_1e15_or_more_is_written_in_scientific_notation():
     assert fixed(2.5e15, 3, sign=True) == "+2.500e+15"
     assert fixed(1e14, 1) == "100000000000000.0"  # below: as before
     assert rate_text(-1.4467414) == "−1.447"
+
+
+def test_a_factor_of_such_decades_is_a_power_of_10_in_scientific_notation():
+    """A trained model's and a monitor's pages (||J(k)|| / ||J(0)||) wrote the factor
+    10^-2.95e298 as "1.0e-2952335066...": a mantissa with no digit left, and the exponent
+    in all of its 298 digits."""
+    assert factor_text(-2.95233506e298) == "10^-2.952e+298"
+    assert factor_text(3e16) == "10^3.000e+16"
+    assert magnitude_text(-1.5944e300) == "~10^-1.594e+300"
+    assert (factor_text(-3000.5), magnitude_text(-3000.4)) == ("3.2e-3001", "~10^-3000")
 
 
 def test_a_report_of_such_rows_builds_without_warnings_in_short_numbers(tmp_path: Path):

@@ -49,6 +49,7 @@ __all__ = [
     "NUMERIC_AXES",
     "PANEL_AXES",
     "RATE_LABEL",
+    "SCIENTIFIC_FROM",
     "STEP_LABEL",
     "and_list",
     "assign",

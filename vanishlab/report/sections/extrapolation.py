@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ...sweep.summary_fields import POOR_FIT_R2
+from ..format import SCIENTIFIC_FROM, fixed
 
 __all__ = [
     "CONTINUED_OFF",
@@ -30,9 +31,14 @@ __all__ = [
 def factor_text(decades: float) -> str:
     """A factor given by its log10 (``decades``), two significant digits: "0.52", "12",
     "240", "3.2e-4", "4.1e+15"; never through 10**decades, which underflows far before the engine's
-    norms do (a factor of 1e-3000)."""
+    norms do (a factor of 1e-3000). Past :data:`~vanishlab.report.format.SCIENTIFIC_FROM`
+    decades (hand-made log10 norms near 1e300) the factor is ``10^`` its decades, in
+    scientific notation: "10^-2.952e+297", where the mantissa had no digit left and the
+    exponent was written in its 298 digits."""
     if not math.isfinite(decades):
         return "0" if decades < 0 else "—"
+    if abs(decades) >= SCIENTIFIC_FROM:
+        return f"10^{fixed(decades, 3)}"
     exponent = math.floor(decades)
     mantissa = round(10 ** (decades - exponent), 1)
     if mantissa >= 10:
@@ -49,6 +55,8 @@ def magnitude_text(decades: float) -> str:
     measured, 18% of them over 10-fold: two significant digits ("4.4e-4") claimed 1%."""
     if not math.isfinite(decades):
         return factor_text(decades)
+    if abs(decades) >= SCIENTIFIC_FROM:  # as factor_text writes it: "~10^-1.594e+298"
+        return "~" + factor_text(decades)
     power = math.floor(decades + 0.5)
     return {0: "~1", 1: "~10"}.get(power, f"~10^{power}")
 
