@@ -35,6 +35,8 @@ def measure() -> None:
     vl.fit_decay(norms, by="source", window=(2, None), norm="spec")
     assert_type(vl.lyapunov_spectrum(rnn, x, k=3, discard=50), torch.Tensor)
     vl.check_pascanu(rnn, norms)
+    vl.check_pascanu(rnn, norms, seq_len=np.int64(200))
+    vl.fit_decay(norms, window=(np.int64(2), torch.tensor(50)))
     with vl.counting_steps(lambda done, total: print(f"\r{done}/{total}", end="")):
         vl.jacobian_norms(rnn, x)
     lstm, c0 = nn.LSTM(10, 20, 2), torch.zeros(2, 3, 20)

@@ -208,6 +208,9 @@ COUNTS = {
     ("critical_gain", "layer"): lambda v: vl.critical_gain(_CELL, layer=v),
     ("cell_mean_field", "layer"): lambda v: vl.cell_mean_field(_CELL, layer=v),
     ("mean_field_inputs", "layer"): lambda v: vl.mean_field_inputs(_CELL, layer=v),
+    ("check_pascanu", "seq_len"): lambda v: vl.check_pascanu(
+        _RNN, vl.jacobian_norms(_RNN, torch.randn(4, 1, 3)), seq_len=v + 3
+    ),
 }
 
 
@@ -222,6 +225,19 @@ def test_a_count_is_annotated_as_the_integers_it_takes(name, parameter):
     for value in (np.int64(1), torch.tensor(1)):
         COUNTS[name, parameter](value)  # taken
         assert isinstance(value, typing.get_args(hint) or hint), hint
+
+
+def test_fit_decay_s_window_is_annotated_as_the_integers_it_takes():
+    """Its lags take a NumPy integer and a 0-d integer tensor (core/integers.py) and were
+    annotated ``int``; a float stays refused."""
+    frame = pd.DataFrame({"lag": range(8), "log10_fro": -np.arange(8.0)})
+    hint = typing.get_type_hints(vl.fit_decay, vl.fit_decay.__globals__)["window"]
+    start, end = typing.get_args(typing.get_args(hint)[0])  # tuple[start, end]
+    for value in (np.int64(2), torch.tensor(2)):
+        assert vl.fit_decay(frame, window=(value, value + 4))["lag_end"].iloc[0] == 6
+        assert isinstance(value, typing.get_args(start)) and isinstance(value, typing.get_args(end))
+    with pytest.raises(ValueError, match="window lags must be integers"):
+        vl.fit_decay(frame, window=(2.0, None))
 
 
 def _analyzed(tmp: Path, **count: typing.Any) -> object:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, SupportsIndex
 
 import numpy as np
 import pandas as pd
@@ -120,7 +120,7 @@ def fit_decay(
     frame: pd.DataFrame,
     *,
     norm: str = "fro",
-    window: tuple[int, int | None] | None = None,
+    window: tuple[int | SupportsIndex, int | SupportsIndex | None] | None = None,
     phase_tolerance: float = PHASE_TOLERANCE,
     by: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -134,7 +134,8 @@ def fit_decay(
             (-inf, an exactly zero Jacobian, is taken). Named index levels count as columns
             (``frame.set_index(["layer", "lag"])``); unnamed ones are ignored.
         norm: ``"fro"`` or ``"spec"``.
-        window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag.
+        window: inclusive lag range ``(start, end)`` to fit; ``end=None`` means the last lag
+            (each lag an integer: a NumPy integer or a 0-d integer tensor too).
             Default: :func:`default_window` of each curve's largest lag. A ``start`` past the
             last lag of every curve is a ``ValueError``; a curve of a frame of several lengths
             whose last lag it is past fits nothing (rate NaN, ``lag_end`` = ``lag_start``,

@@ -247,7 +247,7 @@ def check_pascanu(
     rnn: torch.nn.RNN,
     frame: pd.DataFrame,
     *,
-    seq_len: int | None = None,
+    seq_len: int | SupportsIndex | None = None,
     tolerance: float | None = None,
 ) -> pd.DataFrame:
     """Check measured norms against the Pascanu bound (:func:`pascanu_envelope`), row by row.
