@@ -80,7 +80,8 @@ def test_an_lstm_given_one_tensor_as_its_state_is_told_the_pair_and_the_way_out(
     zeros = (h, torch.zeros(1, 2, 5))
     assert vl.jacobian_norms(lstm, x, way_out).equals(vl.jacobian_norms(lstm, x, zeros))
     with pytest.raises(
-        TypeError, match=r"\(h0, c0\), each of shape \(1, 2, 5\), got a tuple of 3$"
+        TypeError,
+        match=r"\(h0, c0\) \(a list \[h0, c0\] too\), each of shape \(1, 2, 5\), got a tuple of 3$",
     ):
         vl.jacobian_norms(lstm, x, (h, h, h))
 
