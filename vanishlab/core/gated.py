@@ -50,7 +50,8 @@ block can lie any number of orders of magnitude below its h block: every path fr
 passes through k = o tanh'(c'), ~e^-2|c'|, and c grows with the horizon (by ~1 a step where i,
 f and g are open). Where a k is below the dtype's range it is carried as exp(ln_k) k_rel too
 (:func:`~vanishlab.core.gated_forward.scaled_k`), not read as 0: a row that only such paths
-reach reads its value, not -inf, and not a weaker path's value orders of magnitude low. Two
+reach reads its value, not -inf, and not a weaker path's value orders of magnitude low; so is
+the o gate's coefficient where o itself is past the range (``scaled_o``: k leaves it with o). Two
 terms that meet are weighted by their true magnitudes first, so a tiny but only non-zero term
 is never lost; an exactly zero Jacobian has log-norm -inf. Spectral norms come from
 :class:`~vanishlab.core.spectral.SpectralNorms`. Memory: the O(T L B G H) forward
@@ -252,10 +253,16 @@ def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih:
         scale_c, w = _over_max(ln_h_k, g.ln_c)
         w_h, w_c = (w * torch.stack([g.inv, g.inv_c])).to(dtype)
         p = torch.addcmul(g.c * w_c[:, None, None], g.h, (k * w_h[:, None])[:, None, :])
-        scale, w = _over_max(scale_c, g.ln_h)
+        ln_h_o = g.ln_h  # G_h O's magnitude (O's exponent included where carried)
+        if st.o_scaled is not None:
+            ln_h_o = g.ln_h + st.o_scaled[1][t]
+        scale, w = _over_max(scale_c, ln_h_o)
         w[1] *= g.inv
         weights = w.to(dtype)[[0, 0, 0, 1]].T  # (B, 4): i, f and g meet p; o meets G_h
-        coef = (st.coef[t].view(-1, 4, H) * weights[:, :, None]).view(-1, 4 * H)
+        coef = st.coef[t].view(-1, 4, H) * weights[:, :, None]
+        if st.o_scaled is not None:
+            coef[:, 3] = st.o_scaled[0][t] * weights[:, 3:]
+        coef = coef.view(-1, 4 * H)
         return _Step(
             j_hh=_blocks(coef, w_hh, H, _CELL_GATES),
             j_ih=_blocks(coef, w_ih, H, _CELL_GATES) if want_ih else None,

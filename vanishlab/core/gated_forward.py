@@ -34,6 +34,7 @@ Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -56,7 +57,7 @@ from .inputs import (
 from .own_forward import base_name, check_own_forward
 from .tensor_checks import check_sequence, check_state
 
-__all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated", "scaled_k"]
+__all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated", "scaled_k", "scaled_o"]
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,8 @@ class GatedSteps:
     ``k_scaled`` (LSTM, None unless needed): ``(k_rel, ln_k)`` with k = exp(ln_k) k_rel,
     ``ln_k`` ``(T, B)`` float64 and ``k_rel`` ``(T, B, H)``, for the steps and samples where
     some unit's k is below the dtype's smallest normal number (:func:`scaled_k`).
+    ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
+    (``coef``'s last block) carried the same way, ``(O_rel, ln_O)`` (:func:`scaled_o`).
     """
 
     h: torch.Tensor
@@ -180,6 +183,7 @@ class GatedSteps:
     k: torch.Tensor | None
     coef_hn: torch.Tensor | None
     k_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
@@ -254,14 +258,16 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         dim=-1,
     )
     k = flush_digitless(o * tanh_derivative(cs), signed=True)
+    coef = flush_digitless(coef, signed=True)
     return GatedSteps(
         h=hs,
         c=cs,
-        coef=flush_digitless(coef, signed=True),
+        coef=coef,
         carry=flush_digitless(f, signed=True),  # f's forward use, the scan above, is done
         k=k,
         coef_hn=None,
         k_scaled=scaled_k(k, a_o, cs),
+        o_scaled=scaled_o(coef[..., 3 * H :], a_o, cs),
     )
 
 
@@ -281,21 +287,67 @@ def scaled_k(
     than the dtype's range below the largest is 0, as a small term of a sum is); elsewhere
     ln_k = 0 and k_rel = k."""
     need = k.amin(dim=-1) < torch.finfo(k.dtype).tiny  # (T, B): no (T, B, H) temporary
+
+    def ln_k(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        cc = c.abs()
+        return (
+            torch.nn.functional.logsigmoid(a)
+            + (math.log(4) - 2 * cc)
+            - 2 * torch.log1p(torch.exp(-2 * cc))
+        )
+
+    return _apart(k, need, a_o, c, ln_k, signed=False)
+
+
+def scaled_o(
+    coef_o: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The o gate's coefficient O = tanh(c') sigma'(a_o) (``coef``'s last block, flushed) as
+    ``(O_rel, ln_O)``, O = exp(ln_O) O_rel, ln_O the largest ln |O| over the units, in the
+    steps and samples where some unit's O is below the smallest normal number and c' is not 0;
+    None where there is none.
+
+    It leaves the range with o itself (a_o below ~-87 in float32, ~-708 in float64), and then
+    k = o tanh'(c'), carried apart by :func:`scaled_k`, does too: dh'/dh = (k C + O) W_hh is
+    two terms of one size, and with O read as 0 and k kept, a float32 LSTM with a_o = -100 and
+    c' ~ 3 read its rows finite and unflagged up to 1.1 orders of magnitude off."""
+    small = (coef_o.abs() < torch.finfo(coef_o.dtype).tiny) & (c != 0)
+    need = small.any(dim=-1)
+
+    def ln_o(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        lsig = torch.nn.functional.logsigmoid
+        return torch.log(torch.tanh(c).abs()) + lsig(a) + lsig(-a)
+
+    return _apart(coef_o, need, a_o, c, ln_o, signed=True)
+
+
+def _apart(
+    v: torch.Tensor,
+    need: torch.Tensor,
+    a_o: torch.Tensor,
+    c: torch.Tensor,
+    ln_abs: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    signed: bool,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``v`` (T, B, H) as ``(v_rel, ln_v)``, v = exp(ln_v) v_rel, in the rows ``need`` (T, B),
+    from ``ln_abs(a_o, c)`` = ln |v| in float64 there (the sign is c's); elsewhere ln_v = 0
+    and v_rel = v. None where no row needs it."""
     if not bool(need.any()):
         return None
     rows = need.nonzero(as_tuple=True)
-    a, cc = a_o[rows].double(), c[rows].double().abs()
-    ln_k = (
-        torch.nn.functional.logsigmoid(a)
-        + (math.log(4) - 2 * cc)
-        - 2 * torch.log1p(torch.exp(-2 * cc))
-    )  # (rows, H)
-    top = ln_k.amax(dim=-1)
-    k_rel = k.clone()
-    k_rel[rows] = flush_digitless(torch.exp(ln_k - top[:, None]).to(k.dtype))
-    scale = torch.zeros(k.shape[:-1], dtype=torch.float64, device=k.device)
+    cc = c[rows].double()
+    ln_v = ln_abs(a_o[rows].double(), cc)  # (rows, H)
+    top = ln_v.amax(dim=-1)
+    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
+    rel = torch.exp(ln_v - top[:, None])
+    if signed:
+        rel = rel.copysign_(cc)
+    v_rel = v.clone()
+    v_rel[rows] = flush_digitless(rel.to(v.dtype), signed=signed)
+    scale = torch.zeros(v.shape[:-1], dtype=torch.float64, device=v.device)
     scale[rows] = top
-    return k_rel, scale
+    return v_rel, scale
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:

@@ -48,7 +48,7 @@ def one_layer_norms(
     """log10 norms ``{source}_{norm}`` (states ``(B, 1, T + 1)``, input ``(B, T)``) of a
     one-layer LSTM or GRU, or None when a norm is not a normal number (see the module doc).
     """
-    if st.k_scaled is not None:  # a k below the dtype's range: its exponent is carried there
+    if st.k_scaled is not None or st.o_scaled is not None:  # an exponent carried apart
         return None
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     x, lstm = inp.x, st.k is not None
