@@ -53,3 +53,90 @@ def test_an_output_gate_shut_below_float32s_range_reads_exact_or_not_at_all(laye
     want = exact_rows(copy.deepcopy(m), x.double(), h0)
     assert all(math.isfinite(w[0]) for k, w in want.items() if k[0] != "state_c" or k[2] > 0)
     assert _worst(got, want) <= 1e-4
+
+
+@pytest.mark.parametrize(
+    ("dtype", "c_big", "T", "tol"),
+    [(torch.float32, 60.0, 10, 1e-4), (torch.float64, 400.0, 30, 1e-10)],
+)
+def test_a_cell_column_far_below_the_others_is_kept_when_they_decay(dtype, c_big, T, tol):
+    # Two units, W_hh = 0, input gates shut: unit 0's c is ~0 (k_0 ~ 0.5) and its forget gate
+    # shut (f_0 = sigma(-30) ~ 1e-13); unit 1's c is c_big (k_1 = o tanh'(c) ~ 1e-52 in
+    # float32, ~1e-348 in float64) and its forget gate open. d y / d c_t's column 0 is k_0
+    # f_0^lag, column 1 ~ k_1: from lag ~4 (float32) the second dominates. k_1 was carried
+    # only relative to the row's largest k (k_rel flushed below the dtype's range), and G's
+    # c block had one scale for both columns: the state_c rows read column 0's value alone,
+    # finite and unflagged, 79 orders of magnitude low at lag 10 in float32 (46 in float64 at
+    # lag 30). Now each column of the c block has a log-scale of its own, and k's exponent is
+    # carried per unit.
+    torch.manual_seed(0)
+    m = nn.LSTM(1, 2, 1)
+    _bias(m, 0, [-20.0, -20.0])
+    _bias(m, 1, [-30.0, 20.0])
+    with torch.no_grad():
+        m.weight_hh_l0.zero_()
+    m = m.to(dtype)
+    x = torch.randn(T, 1, 1, dtype=dtype)
+    h0 = (torch.zeros(1, 1, 2, dtype=dtype), torch.tensor([[[0.0, c_big]]], dtype=dtype))
+    got = engine_rows(vl.jacobian_norms(m, x, h0, sources=SOURCES))
+    want = exact_rows(copy.deepcopy(m), x.double(), h0)
+    rows = [want[("state_c", 0, lag)][0] for lag in (T - 3, T)]
+    assert abs(rows[1] - rows[0]) < 0.01  # column 1 rules: it does not decay (f_1 ~ 1)
+    assert _worst(got, want) <= tol
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_a_tiny_cell_column_is_measured_and_made_unit_in_place(deferred):
+    # gated._unit_columns, the c block's per-column rescue (rare: a column of p formed from a
+    # k just above the range times small entries of G_h): a float32 column of entries 3e-41
+    # (subnormal; its squares are 0, so torch's norm reads 0) is measured in float64 and
+    # divided by its norm; a zero column stays 0 and is not noted; with deferred checks the
+    # tiny column is only noted, and nothing changes.
+    from vanishlab.core.gated import _unit_columns
+    from vanishlab.core.scaling import TinyNorms
+
+    c = torch.zeros(2, 3, 3)
+    c[0, :, 0] = torch.tensor([1.0, -2.0, 2.0])
+    c[0, :, 1] = torch.tensor([3e-41, 0.0, -3e-41])
+    c[1, :, 2] = 0.5
+    before = c.clone()
+    s_c = torch.full((2, 3), 7.0, dtype=torch.float64)
+    tiny = TinyNorms(deferred=deferred)
+    n, s = _unit_columns(c, s_c, tiny)
+    true = before[0, :, 1].double().norm().item()  # ~4.2e-41, exact from the float32 entries
+    assert n[0, 0] == 3.0 and n[1, 2] == pytest.approx(0.5 * math.sqrt(3))
+    assert n[0, 2] == n[1, 0] == 0.0 and s[0, 0] == s[1, 2] == s[0, 2] == 7.0
+    if deferred:
+        assert tiny.found() and torch.equal(c, before) and n[0, 1] == 0.0
+        return
+    col = c[0, :, 1].double()
+    assert n[0, 1] == 1.0 and col.norm().item() == pytest.approx(1.0, rel=1e-6)
+    assert s[0, 1] == pytest.approx(7.0 + math.log(true), abs=1e-12)
+    assert torch.equal(c[:, :, [0, 2]], before[:, :, [0, 2]])
+
+
+def test_per_sample_and_per_column_scales_do_not_mix_samples(monkeypatch):
+    # Three samples through the general path (a GPU's deferred checks forced too): c0 of 50
+    # (k below float32's range from step 1), an ordinary one, and c0 of -50 with one unit
+    # ordinary. Every row of each sample against the reference (measured <= 1.1e-5).
+    from vanishlab.core import scaling
+
+    torch.manual_seed(0)
+    m = nn.LSTM(3, 2, 1)
+    _bias(m, 0, [20.0, 20.0])
+    _bias(m, 1, [20.0, 20.0])
+    _bias(m, 2, [20.0, 20.0])
+    x = torch.randn(40, 3, 3)
+    h0 = (torch.randn(1, 3, 2), torch.tensor([[[50.0, 50.0], [0.0, 0.0], [-50.0, 0.3]]]))
+    part = lambda v, b: v[:, b : b + 1]  # noqa: E731
+    want = [
+        exact_rows(copy.deepcopy(m), part(x, b).double(), (part(h0[0], b), part(h0[1], b)))
+        for b in range(3)
+    ]
+    for deferred in (False, True):
+        if deferred:
+            monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+        frame = vl.jacobian_norms(m, x, h0, sources=SOURCES)
+        for b in range(3):
+            got = engine_rows(frame[frame["sample"] == b].assign(sample=0))
+            assert _worst(got, want[b]) <= 1e-4, (deferred, b)

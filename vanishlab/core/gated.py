@@ -42,11 +42,13 @@ GRU and twice it for an LSTM. One layer (the common case) takes the fast path of
 :mod:`vanishlab.core.gated_one_layer`, which hands the call back here when a norm leaves
 float32's trustworthy range.
 
-Exactness at any horizon, as in :mod:`vanishlab.core.engine`: each block of G (h, and an LSTM's
-c) is carried as exp(s) raw with the natural log s of its own scale in float64 (the division of
-raw by its norm folded into the coefficient vectors; the one-layer fast path keeps one scale,
-divides every few steps only, and hands the call here where that cannot hold), so an LSTM's c
-block can lie any number of orders of magnitude below its h block: every path from c to h
+Exactness at any horizon, as in :mod:`vanishlab.core.engine`: G's h block is carried as exp(s)
+raw with the natural log s of its scale in float64, and an LSTM's c block with one such scale
+per column (the division of raw by its norms folded into the coefficient vectors; the one-layer
+fast path keeps one scale, divides every few steps only, and hands the call here where that
+cannot hold), so an LSTM's c block can lie any number of orders of magnitude below its h block,
+and one of its columns d y / d c_j, which never meet (dc'/dc = diag(f)), below another that
+decays later: every path from c to h
 passes through k = o tanh'(c'), ~e^-2|c'|, and c grows with the horizon (by ~1 a step where i,
 f and g are open). Where a k is below the dtype's range it is carried as exp(ln_k) k_rel too
 (:func:`~vanishlab.core.gated_forward.scaled_k`), not read as 0: a row that only such paths
@@ -60,6 +62,7 @@ coefficients and O(L B H^2) working matrices, never a T x H x H tensor.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +74,7 @@ from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
 from .inputs import check_choices
 from .log_units import LN10
-from .scaling import TinyNorms, checked_run, unit_if_tiny
+from .scaling import TinyNorms, checked_run, trusted_floor, unit_if_tiny
 from .spectral import SpectralNorms
 from .steps import step_done
 
@@ -160,12 +163,15 @@ def _unit(m: torch.Tensor, s: torch.Tensor, tiny_norms: TinyNorms) -> tuple[torc
 
 @dataclass
 class _Scaled:
-    """G = [exp(s) h | exp(s_c) c] (c None for a GRU), each block a contiguous ``(B, H, n)``
+    """G = [exp(s) h | c exp(s_c)] (c None for a GRU), each block a contiguous ``(B, H, n)``
     tensor (norms and products of contiguous blocks run several times faster than of column
-    slices) with its own natural log-scale: an LSTM's c block can lie any number of orders
-    below its h block (every path from c to h passes through k = o tanh'(c'), ~ e^-2|c'|).
-    ``ln_h`` = s + ln ||h||_F, ``ln_c`` = s_c + ln ||c||_F, ``ln_fro`` the whole's;
-    ``inv`` / ``inv_c`` = 1 / ||h||_F, 1 / ||c||_F (0 for a zero block)."""
+    slices); the h block has one natural log-scale s (B,), the c block one per column, s_c
+    (B, H): its columns d y / d c_j never meet in the recurrence (dc'/dc = diag(f)), and one
+    can lie any number of orders below another and still come to rule the block where the
+    others decay (every path from c to h passes through k = o tanh'(c'), ~ e^-2|c'|).
+    ``ln_h`` = s + ln ||h||_F, ``ln_cols`` = s_c + ln ||c_j|| (B, H), ``ln_c`` the c block's
+    and ``ln_fro`` the whole's ln ||.||_F; ``inv`` = 1 / ||h||_F, ``inv_c`` = 1 / ||c_j|| (0
+    for a zero block or column)."""
 
     h: torch.Tensor
     c: torch.Tensor | None
@@ -173,19 +179,27 @@ class _Scaled:
     ln_h: torch.Tensor
     ln_fro: torch.Tensor
     inv: torch.Tensor
-    s_c: torch.Tensor | None = None
+    ln_cols: torch.Tensor | None = None
     ln_c: torch.Tensor | None = None
     inv_c: torch.Tensor | None = None
 
+    def c_block(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The c block as ``(raw, s)`` at one scale, each column weighted by its magnitude
+        over s (a copy)."""
+        assert self.c is not None and self.ln_cols is not None and self.inv_c is not None
+        m = self.ln_cols.amax(dim=-1)
+        w = _weights_below(self.ln_cols, m[:, None]) * self.inv_c
+        return self.c * w.to(self.c.dtype)[:, None, :], m
+
     def whole(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The whole matrix [h | c] as ``(raw, s)`` (for an LSTM a copy, each block weighted
-        by its magnitude over s)."""
+        """The whole matrix [h | c] as ``(raw, s)`` (for an LSTM a copy, each block and column
+        weighted by its magnitude over s)."""
         if self.c is None:
             return self.h, self.s
-        assert self.ln_c is not None and self.inv_c is not None
-        m, w = _over_max(self.ln_h, self.ln_c)
-        w_h, w_c = (w * torch.stack([self.inv, self.inv_c])).to(self.h.dtype)
-        return torch.cat([self.h * w_h[:, None, None], self.c * w_c[:, None, None]], dim=-1), m
+        c, ln_c = self.c_block()
+        m, w = _over_max(self.ln_h, ln_c)  # c's top column has norm 1
+        w_h, w_c = (w * torch.stack([self.inv, torch.ones_like(self.inv)])).to(self.h.dtype)
+        return torch.cat([self.h * w_h[:, None, None], c * w_c[:, None, None]], dim=-1), m
 
     @classmethod
     def of(
@@ -201,11 +215,45 @@ class _Scaled:
         inv = n.reciprocal().nan_to_num(posinf=0.0)
         if c is None or s_c is None:
             return cls(h, None, s, ln_h, ln_h, inv)
-        n_c, s_c = _unit(c, s_c, tiny_norms)
-        ln_c = s_c + torch.log(n_c)
+        n_c, s_c = _unit_columns(c, s_c, tiny_norms)
+        ln_cols = s_c + torch.log(n_c)
+        ln_c = torch.logsumexp(2 * ln_cols, dim=-1) / 2
         inv_c = n_c.reciprocal().nan_to_num(posinf=0.0)
         ln_fro = torch.logaddexp(2 * ln_h, 2 * ln_c) / 2  # ln sqrt(||G_h||^2 + ||G_c||^2)
-        return cls(h, c, s, ln_h, ln_fro, inv, s_c, ln_c, inv_c)
+        return cls(h, c, s, ln_h, ln_fro, inv, ln_cols, ln_c, inv_c)
+
+
+def _weights_below(ln: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+    """exp(ln - top) (float64), 0 where ln is -inf (top -inf too included)."""
+    return (ln - top).exp_().nan_to_num_(nan=0.0)
+
+
+def _unit_columns(
+    c: torch.Tensor, s_c: torch.Tensor, tiny_norms: TinyNorms
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The column norms ||c_j|| (B, H) float64 of c (B, H, H) and its per-column log-scales.
+    A column whose norm is below the trusted floor (its squares lost entries), or inf, is measured
+    again in float64 from itself divided by its largest |entry| and divided by that norm in
+    place (as :func:`unit_if_tiny` does a block), so that a later division by it can neither
+    lose digits nor overflow; with deferred ``tiny_norms`` only noted (an all-zero column,
+    such as lag 0's, is not: its norm is 0 in any precision)."""
+    # (a sum over the rows, not vector_norm over dim -2: 9x faster on a CPU at H = 128)
+    n = c.square().sum(dim=1).sqrt_().to(torch.float64)
+    small = (n < trusted_floor(c.dtype, c.shape[-2])) | (n == math.inf)  # or squares overflowed
+    if tiny_norms.deferred:
+        small = small & (torch.linalg.vector_norm(c, ord=math.inf, dim=-2) > 0)
+    if not tiny_norms(small):
+        return n, s_c
+    b, j = small.nonzero(as_tuple=True)
+    col = c[b, :, j].double()  # (N, H)
+    top = col.abs().amax(dim=-1, keepdim=True)
+    n_j = top[:, 0] * torch.linalg.vector_norm(col / torch.where(top > 0, top, 1.0), dim=-1)
+    nonzero = n_j > 0
+    c[b, :, j] = (col / torch.where(nonzero, n_j, 1.0)[:, None]).to(c.dtype)
+    n, s_c = n.clone(), s_c.clone()
+    n[b, j] = nonzero.to(n.dtype)  # 1 where divided, 0 for a zero column
+    s_c[b, j] = s_c[b, j] + torch.where(nonzero, n_j.log(), 0.0)
+    return n, s_c
 
 
 @dataclass
@@ -215,12 +263,13 @@ class _Step:
 
     GRU: ``j_hh`` = ds'/dh = dh'/dh ((B, H, H), its diagonal z included) and ``j_ih`` = ds'/dx,
     divided by ||G||_F. LSTM (with C, O, k, f as in the module doc): ``p`` = G_h diag(k) + G_c,
-    each block weighted by its magnitude (k's exponent included) over p's, ``scale_c``; then
-    ``j_hh`` = C W_hh and ``o_hh`` = O W_hh ((B, H, H) each), ``j_ih`` = C W_ih and ``o_ih`` =
-    O W_ih, weighted so that p j_hh + G_h o_hh is G ds'/dh at log-scale ``scale`` (p and G_h
-    by their magnitudes over it), and ``f`` (B, H): G ds'/ds = [exp(scale) (p j_hh + G_h o_hh)
-    | exp(scale_c) p diag(f)], G ds'/dx = exp(scale) (p j_ih + G_h o_ih). The ``*_ih`` blocks
-    are None when no one needs them. For a GRU, ``scale`` is G's ln ||G||_F.
+    each column's two terms weighted by their magnitudes (k's exponent included) over the
+    column's log-scale ``scale_c`` (B, H); then ``j_hh`` = C W_hh and ``o_hh`` = O W_hh ((B, H,
+    H) each), ``j_ih`` = C W_ih and ``o_ih`` = O W_ih, weighted so that p j_hh + G_h o_hh is G
+    ds'/dh at log-scale ``scale`` (p's columns and G_h by their magnitudes over it), and ``f``
+    (B, H): G ds'/ds = [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)], G ds'/dx =
+    exp(scale) (p j_ih + G_h o_ih). The ``*_ih`` blocks are None when no one needs them. For a
+    GRU, ``scale`` is G's ln ||G||_F.
     """
 
     j_hh: torch.Tensor
@@ -246,22 +295,24 @@ def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih:
     w_hh, w_ih = inp.weights_hh[l], inp.weights_ih[l]
     dtype = g.h.dtype
     if st.k is not None:  # LSTM
-        assert g.c is not None and g.ln_c is not None and g.inv_c is not None
-        k, ln_h_k = st.k[t], g.ln_h
+        assert g.c is not None and g.ln_cols is not None and g.inv_c is not None
+        k, ln_h_k = st.k[t], g.ln_h[:, None]  # G_h diag(k)'s columns: at most ||G_h|| k_j
         if st.k_scaled is not None:  # k = exp(ln_k) k_rel (a k below the dtype's range)
-            k, ln_h_k = st.k_scaled[0][t], g.ln_h + st.k_scaled[1][t]
-        scale_c, w = _over_max(ln_h_k, g.ln_c)
-        w_h, w_c = (w * torch.stack([g.inv, g.inv_c])).to(dtype)
-        p = torch.addcmul(g.c * w_c[:, None, None], g.h, (k * w_h[:, None])[:, None, :])
+            k, ln_h_k = st.k_scaled[0][t], g.ln_h[:, None] + st.k_scaled[1][t]
+        scale_c = torch.maximum(ln_h_k, g.ln_cols)  # (B, H): each column of p
+        w_h = _weights_below(ln_h_k, scale_c) * g.inv[:, None]
+        w_c = _weights_below(g.ln_cols, scale_c) * g.inv_c
+        p = torch.addcmul(g.c * w_c.to(dtype)[:, None, :], g.h, (k * w_h).to(dtype)[:, None, :])
         ln_h_o = g.ln_h  # G_h O's magnitude (O's exponent included where carried)
         if st.o_scaled is not None:
             ln_h_o = g.ln_h + st.o_scaled[1][t]
-        scale, w = _over_max(scale_c, ln_h_o)
-        w[1] *= g.inv
-        weights = w.to(dtype)[[0, 0, 0, 1]].T  # (B, 4): i, f and g meet p; o meets G_h
-        coef = st.coef[t].view(-1, 4, H) * weights[:, :, None]
+        scale = torch.maximum(scale_c.amax(dim=-1), ln_h_o)
+        w_p = _weights_below(scale_c, scale[:, None])  # (B, H): i, f and g meet p's columns
+        w_o = _weights_below(ln_h_o, scale) * g.inv  # (B,): o meets G_h
+        weights = torch.stack([w_p, w_p, w_p, w_o[:, None].expand_as(w_p)], dim=1).to(dtype)
+        coef = st.coef[t].view(-1, 4, H) * weights
         if st.o_scaled is not None:
-            coef[:, 3] = st.o_scaled[0][t] * weights[:, 3:]
+            coef[:, 3] = st.o_scaled[0][t] * weights[:, 3]
         coef = coef.view(-1, 4 * H)
         return _Step(
             j_hh=_blocks(coef, w_hh, H, _CELL_GATES),
@@ -290,9 +341,12 @@ def _in_layer(g: _Scaled, step: _Step) -> _Blocks:
     """G_{t-1} = G_t ds_t/ds_{t-1} as (h, its log-scale, c, its log-scale); c None (GRU)."""
     if step.p is None:
         return g.h @ step.j_hh, step.scale, None, None
-    assert step.o_hh is not None and step.f is not None
+    assert step.o_hh is not None and step.f is not None and step.scale_c is not None
     h = torch.bmm(step.p, step.j_hh).baddbmm_(g.h, step.o_hh)
-    return h, step.scale, step.p * step.f[:, None, :], step.scale_c
+    # G_c's columns: p's, each at its scale times f_j (f's exponent joins the column's: a
+    # product p f in the dtype could leave its range). p itself is the c block from here
+    # on (its one use before, the vertical term, is done).
+    return h, step.scale, step.p, step.scale_c + torch.log(step.f.to(torch.float64))
 
 
 def _through_input(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor]:
@@ -318,7 +372,9 @@ def _combine(
         return _in_layer(*a)
     hb, sb = _through_input(*b)
     if a is None:  # vertical only (t = T - 1 below the top)
-        return hb, sb, (torch.zeros_like(hb) if lstm else None), (sb if lstm else None)
+        if not lstm:
+            return hb, sb, None, None
+        return hb, sb, torch.zeros_like(hb), sb[:, None].expand(-1, hb.shape[1])
     ha, sa, ca, sca = _in_layer(*a)
     # Each term is weighted by 1 / its norm below: a term of subnormal entries is made unit
     # first (recurrent weights of 1e-310 in float64, 1e-40 in float32, in a stack).
@@ -369,8 +425,8 @@ def _general(
             elif src == "state_h":
                 per_layer[l].record(lag, lambda: (g.h, g.s), g.ln_h)
             else:
-                assert g.s_c is not None and g.ln_c is not None
-                per_layer[l].record(lag, lambda: (g.c, g.s_c), g.ln_c)
+                assert g.ln_c is not None
+                per_layer[l].record(lag, g.c_block, g.ln_c)
 
     inlayer: list[tuple[_Scaled, _Step] | None] = [None] * L  # G^l_{t+1} and its step blocks
     for t in range(T - 1, -1, -1):
@@ -381,7 +437,7 @@ def _general(
                 h = torch.eye(H, dtype=dtype, device=device).expand(B, H, H).clone()
                 c = torch.zeros_like(h) if lstm else None
                 s = torch.zeros(B, dtype=torch.float64, device=device)
-                s_c = s if lstm else None
+                s_c = torch.zeros(B, H, dtype=torch.float64, device=device) if lstm else None
             else:
                 h, s, c, s_c = _combine(inlayer[l], vertical, lstm, tiny_norms)
             g = _Scaled.of(h, c, s, s_c, tiny_norms)

@@ -170,7 +170,7 @@ class GatedSteps:
     H)`` (f or z); ``k`` (LSTM: o tanh'(c')) or ``coef_hn`` (GRU: r q_n), ``(T, B, H)``.
 
     ``k_scaled`` (LSTM, None unless needed): ``(k_rel, ln_k)`` with k = exp(ln_k) k_rel,
-    ``ln_k`` ``(T, B)`` float64 and ``k_rel`` ``(T, B, H)``, for the steps and samples where
+    ``ln_k`` ``(T, B, H)`` float64 and ``k_rel`` ``(T, B, H)``, for the steps and samples where
     some unit's k is below the dtype's smallest normal number (:func:`scaled_k`).
     ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
     (``coef``'s last block) carried the same way, ``(O_rel, ln_O)`` (:func:`scaled_o`).
@@ -282,21 +282,24 @@ def scaled_k(
     range from |c| ~ 44 (float64's from ~355), where every path from c to h passes through it.
     Read as 0 there, every row d y / d c_t dominated by such a path read -inf, or finite and
     orders of magnitude low where a weaker path remained. In a step and sample with a k below
-    the smallest normal number, ln k = ln sigma(a_o) + ln 4 - 2|c| - 2 ln(1 + e^-2|c|) in
-    float64, ln_k is its largest over the units and k_rel = exp(ln k - ln_k) (a unit more
-    than the dtype's range below the largest is 0, as a small term of a sum is); elsewhere
-    ln_k = 0 and k_rel = k."""
+    the smallest normal number, ln_k = ln k = ln sigma(a_o) + ln 4 - 2|c| - 2 ln(1 + e^-2|c|)
+    in float64 and k_rel = 1, for each unit (not relative to the row's largest k: G's c block
+    keeps its columns, d y / d c_j, apart, and a unit far below the others can come to rule
+    it); elsewhere ln_k = 0 and k_rel = k."""
     need = k.amin(dim=-1) < torch.finfo(k.dtype).tiny  # (T, B): no (T, B, H) temporary
-
-    def ln_k(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        cc = c.abs()
-        return (
-            torch.nn.functional.logsigmoid(a)
-            + (math.log(4) - 2 * cc)
-            - 2 * torch.log1p(torch.exp(-2 * cc))
-        )
-
-    return _apart(k, need, a_o, c, ln_k, signed=False)
+    if not bool(need.any()):
+        return None
+    rows = need.nonzero(as_tuple=True)
+    a, cc = a_o[rows].double(), c[rows].double().abs()
+    k_rel = k.clone()
+    k_rel[rows] = 1.0
+    ln_k = torch.zeros(k.shape, dtype=torch.float64, device=k.device)
+    ln_k[rows] = (
+        torch.nn.functional.logsigmoid(a)
+        + (math.log(4) - 2 * cc)
+        - 2 * torch.log1p(torch.exp(-2 * cc))
+    )
+    return k_rel, ln_k
 
 
 def scaled_o(
@@ -318,7 +321,7 @@ def scaled_o(
         lsig = torch.nn.functional.logsigmoid
         return torch.log(torch.tanh(c).abs()) + lsig(a) + lsig(-a)
 
-    return _apart(coef_o, need, a_o, c, ln_o, signed=True)
+    return _apart(coef_o, need, a_o, c, ln_o)
 
 
 def _apart(
@@ -327,12 +330,11 @@ def _apart(
     a_o: torch.Tensor,
     c: torch.Tensor,
     ln_abs: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    *,
-    signed: bool,
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``v`` (T, B, H) as ``(v_rel, ln_v)``, v = exp(ln_v) v_rel, in the rows ``need`` (T, B),
-    from ``ln_abs(a_o, c)`` = ln |v| in float64 there (the sign is c's); elsewhere ln_v = 0
-    and v_rel = v. None where no row needs it."""
+    from ``ln_abs(a_o, c)`` = ln |v| in float64 there, ln_v its largest over the units (a unit
+    more than the dtype's range below it is 0 in v_rel, as a small term of a sum is; the sign
+    is c's); elsewhere ln_v = 0 and v_rel = v. None where no row needs it."""
     if not bool(need.any()):
         return None
     rows = need.nonzero(as_tuple=True)
@@ -340,11 +342,9 @@ def _apart(
     ln_v = ln_abs(a_o[rows].double(), cc)  # (rows, H)
     top = ln_v.amax(dim=-1)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
-    rel = torch.exp(ln_v - top[:, None])
-    if signed:
-        rel = rel.copysign_(cc)
+    rel = torch.exp(ln_v - top[:, None]).copysign_(cc)
     v_rel = v.clone()
-    v_rel[rows] = flush_digitless(rel.to(v.dtype), signed=signed)
+    v_rel[rows] = flush_digitless(rel.to(v.dtype), signed=True)
     scale = torch.zeros(v.shape[:-1], dtype=torch.float64, device=v.device)
     scale[rows] = top
     return v_rel, scale
