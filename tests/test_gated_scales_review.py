@@ -57,7 +57,13 @@ def test_an_output_gate_shut_below_float32s_range_reads_exact_or_not_at_all(laye
 
 @pytest.mark.parametrize(
     ("dtype", "c_big", "T", "tol"),
-    [(torch.float32, 60.0, 10, 1e-4), (torch.float64, 400.0, 30, 1e-10)],
+    [
+        (torch.float32, 60.0, 10, 1e-4),
+        (torch.float64, 400.0, 30, 1e-10),
+        # c negative: tanh'(c) is even, and ln k is formed from |c| (from c, log1p(exp(-2 c))
+        # overflows past c ~ -355, k read 0 and the state_c rows column 0's decay: 46.5 low)
+        (torch.float64, -400.0, 30, 1e-10),
+    ],
 )
 def test_a_cell_column_far_below_the_others_is_kept_when_they_decay(dtype, c_big, T, tol):
     # Two units, W_hh = 0, input gates shut: unit 0's c is ~0 (k_0 ~ 0.5) and its forget gate
@@ -140,3 +146,90 @@ def test_per_sample_and_per_column_scales_do_not_mix_samples(monkeypatch):
         for b in range(3):
             got = engine_rows(frame[frame["sample"] == b].assign(sample=0))
             assert _worst(got, want[b]) <= 1e-4, (deferred, b)
+
+
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
+def test_a_layer_no_path_reaches_reads_minus_inf_not_nan(cls):
+    # Layer 1's W_ih = 0: nothing of layer 0 reaches y, so its rows are exact zeros, -inf.
+    # gated._over_max weighs two terms of ln -inf each (-inf - -inf: NaN) as 0: without that,
+    # the NaN reached the frame (an internal error) instead of -inf.
+    torch.manual_seed(0)
+    m = cls(3, 4, 2)
+    with torch.no_grad():
+        m.weight_ih_l1.zero_()
+    frame = vl.jacobian_norms(m, torch.randn(5, 2, 3), sources=("state",))
+    low, top = frame[frame["layer"] == 0], frame[frame["layer"] == 1]
+    assert len(low) == 12 and (low[["log10_fro", "log10_spec"]] == -math.inf).all(axis=None)
+    assert top["log10_fro"].map(math.isfinite).all()
+
+
+def test_deferred_checks_do_not_run_an_lstm_again_for_its_zero_cell_columns(monkeypatch):
+    # With a GPU's deferred checks, a tiny column norm is only noted and the call runs again
+    # (scaling.checked_run). An all-zero column (the c block at lag 0, and every column until
+    # a path reaches it) has norm 0 in any precision: not noted, or every LSTM call through the
+    # general path would run twice. An ordinary stack: one run.
+    from vanishlab.core import gated, scaling
+
+    runs = []
+    general = gated._general
+    monkeypatch.setattr(scaling, "gpu_like", lambda device: True)
+    monkeypatch.setattr(gated, "_general", lambda *a: runs.append(a[-1].deferred) or general(*a))
+    torch.manual_seed(0)
+    vl.jacobian_norms(nn.LSTM(3, 4, 2), torch.randn(6, 2, 3), sources=SOURCES)
+    assert runs == [True]
+
+
+def test_a_cell_column_whose_squares_overflow_is_measured_again():
+    # gated._unit_columns: float32 entries of ~3e19 square to inf; such a column is measured
+    # in float64 from itself over its largest entry and made unit, as a tiny one is.
+    from vanishlab.core.gated import _unit_columns
+    from vanishlab.core.scaling import TinyNorms
+
+    c = torch.zeros(1, 2, 2)
+    c[0, :, 0] = torch.tensor([0.75, -1.0]) * 2.0**65  # norm 1.25 * 2^65, exact
+    c[0, :, 1] = torch.tensor([0.6, 0.8])
+    n, s = _unit_columns(c, torch.zeros(1, 2, dtype=torch.float64), TinyNorms(deferred=False))
+    assert n.tolist() == [[1.0, pytest.approx(1.0)]]
+    assert s[0, 0].item() == pytest.approx(65 * math.log(2) + math.log(1.25), abs=1e-12)
+    assert s[0, 1] == 0.0
+    assert c[0, :, 0].tolist() == pytest.approx([0.6, -0.8])
+
+
+def test_an_output_gate_shut_below_the_range_beside_an_idle_unit_is_carried():
+    # As the first test, with unit 1 idle: its g gate's weights and biases 0 and c0 = 0, so its
+    # c' stays exactly 0, and its O = tanh(c') sigma'(a_o) = 0 is not "below the range". Unit
+    # 0's O is: the row carries it (with "all" for "any" in scaled_o's test, unit 0's O read
+    # 0: 1.03 orders off). The bound is loose: HEAD reads this case 0.0088 off, as the step
+    # takes its scale from unit 1's column of p (k_1 ~ 0.5), which meets C_1 = 0 and O_1 = 0,
+    # so unit 0's terms, 10^-44 below it, are subnormal in float32 (at a_o = -150, or -800 in
+    # float64, 0: rows -inf where the reference reads 10^-65.4 and 10^-347.6). Not fixed here.
+    torch.manual_seed(4)
+    m = nn.LSTM(2, 2, 1)
+    _bias(m, 3, [-100.0, 0.0])
+    with torch.no_grad():
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            getattr(m, name)[5] = 0.0  # the g block's unit 1 (row 2 H + 1)
+    x = torch.randn(8, 1, 2)
+    h0 = (torch.randn(1, 1, 2), torch.tensor([[[3.0, 0.0]]]))
+    got = engine_rows(vl.jacobian_norms(m, x, h0, sources=SOURCES))
+    assert _worst(got, exact_rows(copy.deepcopy(m), x.double(), h0)) <= 0.02
+
+
+def test_a_cell_that_stays_exactly_zero_carries_no_o_exponent():
+    # Unit 1's c' = 0 exactly (its g gate's weights and biases 0, c0 = 0, as in a pruned unit):
+    # its O = tanh(c') sigma'(a_o) is an exact 0, not a number below the range; nothing is
+    # carried apart and the one-layer fast path measures the call (without the c' != 0
+    # condition, every call with such a unit went to the general path).
+    from vanishlab.core.gated_forward import gated_steps, prepare_gated
+    from vanishlab.core.gated_one_layer import one_layer_norms
+
+    torch.manual_seed(0)
+    m = nn.LSTM(3, 4, 1)
+    with torch.no_grad():
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            getattr(m, name)[9] = 0.0  # the g block's unit 1 (row 2 H + 1)
+    inp = prepare_gated(m, torch.randn(6, 2, 3))
+    st = gated_steps(inp)[0]
+    assert st.c is not None and not st.c[..., 1].any() and st.c[..., 0].all()
+    assert st.o_scaled is None and st.k_scaled is None
+    assert one_layer_norms(inp, st, ("fro",), ("state", "input")) is not None
