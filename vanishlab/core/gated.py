@@ -152,7 +152,7 @@ def _over_max(*lns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     m = lns[0]
     for ln in lns[1:]:
         m = torch.maximum(m, ln)
-    return m, (torch.stack(lns) - m).exp_().nan_to_num_(nan=0.0)  # -inf - -inf: NaN, 0
+    return m, _weights_below(torch.stack(lns), m)
 
 
 def _unit(m: torch.Tensor, s: torch.Tensor, tiny_norms: TinyNorms) -> tuple[torch.Tensor, ...]:
@@ -225,7 +225,7 @@ class _Scaled:
 
 def _weights_below(ln: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
     """exp(ln - top) (float64), 0 where ln is -inf (top -inf too included)."""
-    return (ln - top).exp_().nan_to_num_(nan=0.0)
+    return (ln - top).exp_().nan_to_num_(nan=0.0)  # -inf - -inf: NaN, read 0
 
 
 def _unit_columns(

@@ -34,7 +34,6 @@ Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -317,38 +316,20 @@ def scaled_o(
     tiny = torch.finfo(coef_o.dtype).tiny
     # (T, B, H) booleans only, no |O| temporary: the forward's peak holds every coefficient
     need = ((coef_o < tiny) & (coef_o > -tiny) & (c != 0)).any(dim=-1)
-
-    def ln_o(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        lsig = torch.nn.functional.logsigmoid
-        return torch.log(torch.tanh(c).abs()) + lsig(a) + lsig(-a)
-
-    return _apart(coef_o, need, a_o, c, ln_o)
-
-
-def _apart(
-    v: torch.Tensor,
-    need: torch.Tensor,
-    a_o: torch.Tensor,
-    c: torch.Tensor,
-    ln_abs: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """``v`` (T, B, H) as ``(v_rel, ln_v)``, v = exp(ln_v) v_rel, in the rows ``need`` (T, B),
-    from ``ln_abs(a_o, c)`` = ln |v| in float64 there, ln_v its largest over the units (a unit
-    more than the dtype's range below it is 0 in v_rel, as a small term of a sum is; the sign
-    is c's); elsewhere ln_v = 0 and v_rel = v. None where no row needs it."""
     if not bool(need.any()):
         return None
     rows = need.nonzero(as_tuple=True)
-    cc = c[rows].double()
-    ln_v = ln_abs(a_o[rows].double(), cc)  # (rows, H)
-    top = ln_v.amax(dim=-1)
+    a, cc = a_o[rows].double(), c[rows].double()
+    lsig = torch.nn.functional.logsigmoid
+    ln_o = torch.log(torch.tanh(cc).abs()) + lsig(a) + lsig(-a)  # (rows, H)
+    top = ln_o.amax(dim=-1)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
-    rel = torch.exp(ln_v - top[:, None]).copysign_(cc)
-    v_rel = v.clone()
-    v_rel[rows] = flush_digitless(rel.to(v.dtype), signed=True)
-    scale = torch.zeros(v.shape[:-1], dtype=torch.float64, device=v.device)
+    rel = torch.exp(ln_o - top[:, None]).copysign_(cc)  # O has c's sign
+    o_rel = coef_o.clone()
+    o_rel[rows] = flush_digitless(rel.to(coef_o.dtype), signed=True)  # far below the top: 0
+    scale = torch.zeros(coef_o.shape[:-1], dtype=torch.float64, device=coef_o.device)
     scale[rows] = top
-    return v_rel, scale
+    return o_rel, scale
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
