@@ -31,6 +31,7 @@ def _answer_help(scripts: list[Path]) -> None:
         assert "--- B=" not in out, name  # diagnose_stalls' first line of work
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_diagnose_stalls_answers_help_without_running() -> None:
     """`python benchmarks/diagnose_stalls.py --help` ran the whole diagnostic (it read no
     arguments)."""

@@ -77,6 +77,7 @@ def test_report_in_chromium(full_report, tmp_path):
         shutil.copy(shot, Path(keep) / "report.png")
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_hostile_name_stays_text_in_chromium(report_run, tmp_path):
     import _report_run as runs
@@ -324,6 +325,7 @@ def _broken_words(page: Path, words: Sequence[str]) -> tuple[list[tuple[int, str
     return broken, checked
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_an_option_named_in_prose_never_wraps_inside_itself(tmp_path):
     """An analysed LSTM's page broke "--seq-len" in its captions as "-" / "-seq-len" or
@@ -356,6 +358,7 @@ def test_an_option_named_in_prose_never_wraps_inside_itself(tmp_path):
     assert broken == []
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_printed_figures_stay_whole_and_headings_stay_with_what_follows(full_report):
     """Printed, a figure's title was left at the foot of a page, its drawing and caption on the
@@ -389,6 +392,7 @@ _FIGURE_SCALES_JS = (
 )
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_wide_figure_keeps_readable_in_a_narrow_window(full_report):
     """In a 700 px window a figure of the page's width was drawn at 58 % of its size (the gated
@@ -437,6 +441,7 @@ _FOCUSED_JS = """(() => {
 })()"""
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_the_keyboard_reaches_and_scrolls_every_scroll_box(full_report):
     """In a 700 px window a wide figure scrolls sideways in its own box, and a tall table in
@@ -472,6 +477,7 @@ def test_the_keyboard_reaches_and_scrolls_every_scroll_box(full_report):
     assert scrolled and scrolled[0] > 0, scrolled
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_comparison_in_prose_never_wraps_inside_itself(tmp_path):
     """The rate maps' caption broke its median horizon "'h > n'" over two lines ("'h" / "> n'"),

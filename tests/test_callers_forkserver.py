@@ -74,13 +74,14 @@ def _run(tmp_path: Path, own: str) -> tuple[list[str], list[str]]:
     return done.stdout.split(), (tmp_path / "preloaded.txt").read_text().split()
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_a_callers_idle_forkserver_gives_way_to_the_pools(tmp_path):
     said, preloaded = _run(tmp_path, "joined")
     assert said == ["2", "0", "0", "0", "replaced"]
     assert preloaded == ["True", "True"]
 
 
-# In the slow tier: ~7 s of CPU; make test keeps the idle forkserver's case.
+# In the slow tier: ~7 s of CPU.
 @pytest.mark.slow
 def test_a_callers_forkserver_whose_process_runs_is_kept_and_reads_its_status(tmp_path):
     # Ended, the running process's status would read 255. The pool then pays the import.

@@ -151,6 +151,7 @@ SWEEP = vl.Sweep(model=("lstm", "gru"), init=("chrono", "chrono_500"), hidden_si
 '''
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_an_experiment_of_chrono_init_500_sweeps_on_two_workers_loaded_twice(tmp_path, registry):
     """The module is loaded once per sweep in this process: the second registration of an equal
     chrono_init(500) replaces the first (it said "already registered"). Two workers measure

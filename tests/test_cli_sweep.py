@@ -624,6 +624,7 @@ def test_a_cells_error_is_said_in_the_command_lines_words_in_any_process(tmp_pat
     }
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_a_worker_that_dies_after_some_cells_says_how_many_are_kept(tmp_path):
     """kill -9 of a worker once cells had finished: the line counts the shards the folder
     keeps, looked at after the death, as a Ctrl-C's does (the dying cell waits for the other
@@ -1634,8 +1635,9 @@ def test_a_user_error_with_a_full_standard_error_still_exits_2():
     assert done.returncode == 2 and done.stdout == ""
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
-@pytest.mark.parametrize("stderr", ["2>/dev/full", pytest.param("2>&-", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("stderr", ["2>/dev/full", "2>&-"])
 def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_path, stderr):
     """`vanishlab sweep ... 2>/dev/full`: its progress line raised ENOSPC, which stopped the
     sweep with status 2 (at its first plain line, its cells unfinished) and no summary; with
@@ -1656,13 +1658,10 @@ def test_a_sweep_s_progress_on_a_stderr_that_cannot_take_it_changes_nothing(tmp_
     assert not any((out / "cells").glob("*.tmp*"))
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("stderr", ["2>/dev/full", "2>&-"])
-@pytest.mark.parametrize(
-    "says",
-    # (a module that prints nothing in the slow tier: `make test` keeps the one that does)
-    [pytest.param("", marks=pytest.mark.slow), "import sys\nprint('hello', file=sys.stderr)\n"],
-)
+@pytest.mark.parametrize("says", ["", "import sys\nprint('hello', file=sys.stderr)\n"])
 def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, says):
     """`vanishlab sweep e.py 2>&-` said (unseen) "experiment module e.py failed to import:
     AttributeError", status 2, for every module: what it printed on stderr was written back to
@@ -1680,7 +1679,8 @@ def test_an_experiment_module_sweeps_whatever_stderr_takes(tmp_path, stderr, say
     assert (done.returncode, done.stdout) == (0, f"{out}\n")
 
 
-@pytest.mark.parametrize("workers", [pytest.param("1", marks=pytest.mark.slow), "2"])
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_what_an_experiment_module_prints_goes_to_stderr(tmp_path, workers):
     """`out=$(vanishlab sweep e.py -q)` got what the module printed at import, and what its
     init printed while a cell was drawn (in this process, or in a worker's), ahead of the run's
@@ -2434,6 +2434,7 @@ def test_an_experiment_in_the_current_folder_and_one_without_smoke_say_what_to_d
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_q_is_short_for_quiet(tmp_path):
     """``-q`` was "No such option: -q" (exit 2): the short spelling most tools take for quiet.
     It runs the sweep as --quiet does, with no summary on stdout: the run directory alone."""
@@ -2459,6 +2460,7 @@ def test_q_is_short_for_quiet(tmp_path):
     assert again.stdout == f"{tmp_path / 'q'}\n"
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_quiet_is_one_option_of_sweep_analyze_and_report(tmp_path, monkeypatch):
     """``-q/--quiet`` was sweep's alone: ``analyze -q`` and ``report -q`` were "No such option"
     (exit 2), and analyze's progress could not be turned off. Each takes it now, meaning the

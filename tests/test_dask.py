@@ -375,6 +375,7 @@ def test_a_cluster_without_workers_is_said_then_its_timeout_ends_the_sweep(tmp_p
             local.close()
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_every_worker_leaving_mid_run_is_said(tmp_path):
     """A cluster whose every worker left mid-run (one that died, a cluster scaled to zero) made
     the sweep wait without a word, its bar frozen: the line said when a cluster has no worker

@@ -109,9 +109,13 @@ def host_reads(monkeypatch):
     "make",
     [
         lambda: nn.RNN(8, 64),  # input rows of 64 x 8: exact norms, queued on a GPU
-        lambda: nn.RNN(8, 64, 2),
+        pytest.param(
+            lambda: nn.RNN(8, 64, 2), marks=pytest.mark.slow
+        ),  # among the fast tier's slowest
         lambda: nn.LSTM(8, 40),
-        lambda: nn.GRU(8, 40, 2),
+        pytest.param(
+            lambda: nn.GRU(8, 40, 2), marks=pytest.mark.slow
+        ),  # among the fast tier's slowest
     ],
     ids=["rnn", "rnn-2-layers", "lstm", "gru-2-layers"],
 )

@@ -59,6 +59,7 @@ def test_a_pipe_is_none_whatever_force_color_says(monkeypatch):
     assert progress.is_terminal() is False
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
 def test_a_sweep_on_a_dumb_terminal_prints_plain_lines(tmp_path):
     import pty

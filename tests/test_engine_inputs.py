@@ -282,11 +282,12 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(
     not hasattr(getattr(torch.backends.cudnn, "rnn", None), "fp32_precision"),
     reason="PyTorch before 2.9 has no per-backend precision",
 )
-@pytest.mark.parametrize("how", ["global", pytest.param("cudnn.rnn", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("how", ["global", "cudnn.rnn"])
 def test_precision_set_the_new_way_neither_breaks_nor_leaks_into_a_measurement(how):
     """PyTorch 2.9+'s per-backend precision (torch.backends.fp32_precision = "tf32", or
     cudnn.rnn.fp32_precision = "ieee"): the recurrence kernel's legacy cudnn.flags raised on

@@ -36,16 +36,9 @@ def _in_session(sid: int) -> dict[int, str]:
     return found
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.parametrize(
-    "stop",
-    # (the finished and interrupted sweeps in the slow tier: `make test` keeps the terminated
-    # one, the case of the defect below)
-    [
-        pytest.param(None, marks=pytest.mark.slow),
-        pytest.param(signal.SIGINT, marks=pytest.mark.slow),
-        signal.SIGTERM,
-    ],
-    ids=["finished", "interrupted", "terminated"],
+    "stop", [None, signal.SIGINT, signal.SIGTERM], ids=["finished", "interrupted", "terminated"]
 )
 def test_no_helper_process_outlives_a_two_worker_sweep(tmp_path, stop):
     # A SIGTERM to the whole group (Slurm's scancel) killed the forkserver at once: the pool's
@@ -151,7 +144,7 @@ def _started(tmp_path: Path, where: str) -> list[str]:
     return [*said[1:], f"left {left}"]
 
 
-# In the slow tier: ~3 s of CPU; make test keeps a terminated two-worker sweep.
+# In the slow tier: ~3 s of CPU.
 @pytest.mark.slow
 def test_a_pool_started_from_another_thread_has_its_forkserver_ended_and_deaf_to_sighup(tmp_path):
     # From a thread other than the main one, the forkserver was started by the pool itself:
@@ -159,7 +152,7 @@ def test_a_pool_started_from_another_thread_has_its_forkserver_ended_and_deaf_to
     assert _started(tmp_path, "thread") == ["hangup-blocked", "left None"]
 
 
-# In the slow tier: ~4 s of CPU; make test keeps a terminated two-worker sweep.
+# In the slow tier: ~4 s of CPU.
 @pytest.mark.slow
 def test_a_child_the_caller_forks_leaves_its_parents_forkserver_alone(tmp_path):
     # The child inherited the atexit handler and, ending as Python does, killed its parent's
@@ -184,7 +177,8 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("during", [pytest.param("kill", marks=pytest.mark.slow), "waitpid"])
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
+@pytest.mark.parametrize("during", ["kill", "waitpid"])
 def test_a_ctrl_c_while_the_forkserver_is_ended_at_exit_is_ignored(tmp_path, during):
     """A second Ctrl-C as a stopped sweep exited, while its exit handler killed and reaped the
     forkserver, raised in that handler: Python printed "Exception ignored in atexit callback"

@@ -34,6 +34,7 @@ def test_a_report_whose_mplconfigdir_cannot_be_written_says_one_note(smoke_run_d
     assert page.is_file() and list((tmp_path / "tmp").iterdir()) == []  # removed at exit
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_a_report_makes_no_home_folder(smoke_run_dir, tmp_path):
     """`HOME=/nonexistent vanishlab report RUN` (root in a container) made /nonexistent, and
     .config/matplotlib and .cache/matplotlib in it: matplotlib makes its folders with their

@@ -1093,6 +1093,7 @@ def _example_process(out: Path, stdout) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_the_example_script_says_a_full_standard_output_in_one_line(tmp_path):
     """``> /dev/full`` ended in a traceback (OSError at the first print, status 1); it is one
     line, status 2, and the run it wrote before printing is kept."""
@@ -1106,6 +1107,7 @@ def test_the_example_script_says_a_full_standard_output_in_one_line(tmp_path):
     assert sorted(vl.load_results(tmp_path / "ex" / "rnn")["step"].unique()) == [0, 2]
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_the_example_script_ends_quietly_when_its_reader_goes(tmp_path):
     """``| head -1``: the reader gone, the example ends with SIGPIPE's status 141 and says
     nothing (as the CLI does), where it printed a traceback (BrokenPipeError, status 1)."""

@@ -264,6 +264,7 @@ def test_a_run_recorded_before_losses_reads_with_the_loss_null(tmp_path, shard_r
     )
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_the_loss_s_name_is_one_definition():
     """The monitor's record, ``load_cells``, ``summarize`` and the page's steps frame name the
     loss with ``schema.MONITOR_LOSS``: no module spells it ``"loss"`` but that definition and

@@ -104,6 +104,7 @@ def test_a_stop_a_finalizer_raises_itself_is_delivered_again() -> None:
     assert received == [signal.SIGINT]  # the one sent again
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @posix
 @pytest.mark.parametrize(
     ("finalizer", "signals"),

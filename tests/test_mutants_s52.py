@@ -286,6 +286,7 @@ def test_a_run_of_rnn_and_gated_cells_is_told_the_e40_claim_does_not_hold_for_th
 # --- report.css: the print rules ---
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.browser
 def test_a_printed_page_drops_the_screen_s_gutters(full_report):
     """On paper the column loses its screen gutters (the paper has margins of its own): the

@@ -69,6 +69,7 @@ def test_the_training_loop_snippet_of_docs_trainability_runs() -> None:
     assert len(namespace["result"].eval_steps) == 4  # steps + 1 points when steps < 10
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_the_gated_mean_field_of_docs_theory_has_its_weak_recurrence_limit() -> None:
     """The page's untied mean field left out a GRU's dh'/dn = 1 - z (h' = (1 - z) n + z h), so
     its GRU column sat above the untied average the page itself derives: with weak recurrence

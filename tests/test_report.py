@@ -111,6 +111,7 @@ def test_the_decay_caption_points_to_the_theory_section_only_when_it_is_shown(re
     assert "Dashed: the predicted slope" in without and "Theory vs" not in without
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_manifest_chooses_sections(report_run):
     results, cells, manifest = load(report_run("full"))
     report = build_report(results, cells, {**manifest, "sections": ["gain"]}, timestamp=STAMP)
@@ -696,6 +697,7 @@ def test_self_contained(full):
     assert "default-src 'none'" in html  # the browser is told so too
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_deterministic(full, report_run, tmp_path):
     _, html, path = full
     again = vl.render_report(report_run("full"), tmp_path / "again.html", timestamp=STAMP)

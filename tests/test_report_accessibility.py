@@ -89,6 +89,7 @@ def _figure_ink(page, tmp_path, flags: tuple[str, ...]) -> tuple[float, float]:
     return float((grey(figure) < 100).mean()), float(grey(screen).mean())
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_browser_that_darkens_pages_leaves_the_figures_readable(full_report, tmp_path):
     """Chrome darkens a page for a reader who prefers dark where the page does not say it is
@@ -115,6 +116,7 @@ _NAV_JS = """(() => {
 })()"""
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_the_contents_second_column_numbers_clear_the_first_column_words(tmp_path):
     """The contents list's two columns: the list's padding indented the first column only, so

@@ -1015,6 +1015,7 @@ def test_the_gain_figures_cap_leaves_no_model_without_a_figure(tmp_path):
     )
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_models_figure_says_which_lines_a_panel_lacks_and_why(tmp_path):
     """A run extended with --force by gated cells: "RNN, LSTM and GRU side by side" drew the
     chrono panels without an RNN line and the identity panels without LSTM and GRU lines, with
@@ -1121,6 +1122,7 @@ def test_models_figure_names_the_settings_it_leaves_out(tmp_path):
     )
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_failed_note_names_an_axis_value_no_cell_of_was_measured(tmp_path):
     """Every cell at gain 1e39 failed (its float32 weights overflow): the decay figures had no
     panel for it and the rate map no row or panel, while their captions said only that a

@@ -121,6 +121,7 @@ def test_a_setting_shared_by_a_panels_rows_is_said_once_in_its_title(mixed):
     assert "a setting that all of a panel's rows share is named in its title" in figure.caption
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_the_figure_of_many_folded_settings_is_as_tall_as_its_rows(mixed):
     """12 panels of 8 to 24 rows, two to a row of the grid: some 46 in of panels when every
     panel was as tall as the 24-row ones (0.32 in a row); each row of the grid as tall as its

@@ -27,6 +27,7 @@ def sections(tmp_path_factory):
     return report_sections(tmp_path_factory.mktemp("gains") / "run", grid)
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_thinned_columns_are_said_in_the_figure_above_its_legend(sections):
     grids = [b for b in sections["decay"].blocks if isinstance(b, LineGrid)]
     assert grids and all(g.ncols == 5 for g in grids)

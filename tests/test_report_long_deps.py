@@ -115,6 +115,7 @@ def test_the_section_comes_right_after_the_model(runs):
     assert keys[:2] == ["model", KEY]
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_the_verdict_is_on_the_first_screen(runs, tmp_path):

@@ -120,6 +120,7 @@ def test_the_gain_figure_draws_each_kind_only_where_it_predicts_some_seed():
     assert curve.label == "predicted: mean field, ½ ln χ₁" and len(curve.x) == 25
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_a_real_undriven_run_with_mixed_seeds_reads_the_same_in_table_and_summary(tmp_path):
     # tanh, default init, gain 2, H = 64, no input, biases, seeds 0-7: 6 settle at a fixed
     # point and 2 at none (on the CPUs this was written on); the table's theory cell counts

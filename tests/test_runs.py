@@ -548,6 +548,7 @@ def test_an_unreadable_shard_is_not_taken_for_a_damaged_one(run_dir, monkeypatch
 # --- a directory that finished no cell is not stuck -----------------------------------------
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_directory_without_a_finished_cell_is_started_afresh(tmp_path):
     out = tmp_path / "run"
     old = {a: list(v) for a, v in Sweep(gain=1.0, **TINY).axes().items()}

@@ -12,6 +12,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from vanishlab.report.sections import MONITOR_SECTIONS, SECTIONS, SINGLE_MODEL_SECTIONS
 from vanishlab.sweep import section_names
 from vanishlab.sweep.section_names import SWEEP_PAGE, SWEEP_SECTION_NAMES, SectionName
@@ -68,6 +70,7 @@ def test_the_pages_list_the_names_of_section_names_in_its_order() -> None:
     assert len({s.title for s in ALL if s.title}) >= len(ALL) - 3  # pages share a few titles
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_no_module_writes_a_section_key_or_title_of_its_own() -> None:
     titled = [s.title for s in ALL if s.title and s.title not in COMMON_TITLES]
     title_words = re.compile("|".join(rf"\b{re.escape(t)}\b" for t in titled))

@@ -40,6 +40,7 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return opened
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_a_report_reads_and_verifies_each_shard_once(run, tmp_path, monkeypatch):
     """A report read every shard of its run five times on a fresh summary (its rows, its
     cells, the summary's fingerprint, and the summary's cells twice more) and three times on a

@@ -726,6 +726,7 @@ def test_stored_rows_are_read_and_equal_the_recomputed_summary(smoke, tmp_path, 
     pd.testing.assert_frame_equal(vl.summarize(run, cache=False), recomputed)
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_a_row_that_fails_to_compute_is_a_note_and_is_not_cached(smoke, tmp_path, monkeypatch):
     """A summary row whose computation raised (an odd stored value) ended summarize, and the
     report of the run, in that traceback. The cell's row now says so in its note, the others

@@ -571,6 +571,7 @@ def test_bad_arguments(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_workers_are_bit_identical_to_one(tmp_path):
     grid = GRID.replace(hidden_size=(12,), num_layers=(1, 2), seq_len=(15,))
     one = vl.run_sweep(grid, tmp_path / "one", workers=1, progress=False)

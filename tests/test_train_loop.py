@@ -30,6 +30,7 @@ def _tanh_rnn(gain: float, hidden: int = 16, seed: int = 0) -> nn.RNN:
 _RIGOR = dict(steps=300, lr=1e-2, batch=32, seed=0, eval_batch=256, eval_points=6)
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_vanishing_gradient_at_a_long_lag_is_not_solved_but_short_lag_is() -> None:
     """The rigor anchor of the trainability experiment.
 

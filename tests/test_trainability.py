@@ -107,6 +107,7 @@ def test_training_axes_at_their_defaults_keep_the_cell_id() -> None:
     assert vl.CellConfig(hidden_size=8, task="adding", input_size=2).cell_id != base.cell_id
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_vanished_gradient_is_not_solved_and_short_lag_is_through_the_sweep(
     rigor_run: Path,
 ) -> None:
@@ -621,6 +622,7 @@ def test_the_intro_says_how_many_trained_cells_diverged(tmp_path: Path) -> None:
     assert _diverged_text(table(math.nan, None, 1.0)).endswith("and count as not solved.")
 
 
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
 def test_the_intro_gives_the_falls_at_the_required_lag_in_decades(rigor_run: Path) -> None:
     """The intro said "the largest fall at the required lag among solved cells was 2.3, the
     smallest among failed ones 20.0": numbers without their unit (the table's column is

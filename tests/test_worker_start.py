@@ -39,9 +39,8 @@ def _sweep(
 
 # -W error: the tracker's "died unexpectedly" warning was raised where it was to be recorded, a
 # UserWarning traceback and status 1 (the user's filters apply to what is shown, not to this).
-@pytest.mark.parametrize(
-    "flags", [(), pytest.param(("-W", "error"), marks=pytest.mark.slow)], ids=["plain", "W-error"]
-)
+@pytest.mark.slow  # among the fast tier's slowest on 2 cores (make test < 5 min)
+@pytest.mark.parametrize("flags", [(), ("-W", "error")], ids=["plain", "W-error"])
 @pytest.mark.skipif(sys.platform != "linux", reason="a forkserver, and /bin/false")
 def test_workers_that_cannot_start_are_one_line_and_the_way_on_works(tmp_path, flags):
     out = str(tmp_path / "run")
