@@ -21,7 +21,13 @@ from torch import nn
 from . import global_rng
 from .cells import BIDIRECTIONAL_HINT, gate_count
 from .own_forward import base_name, check_own_forward
-from .tensor_checks import check_finite, check_sequence, check_state, token_ids_advice
+from .tensor_checks import (
+    check_dense,
+    check_finite,
+    check_sequence,
+    check_state,
+    token_ids_advice,
+)
 from .wrapped import wrong_module
 
 __all__ = [
@@ -271,8 +277,8 @@ def forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
 
 def check_float_module(module: nn.Module, name: str, inputs: str | None = None) -> torch.Tensor:
     """Return ``module.weight_ih_l0`` after checking every parameter and every weight its
-    forward uses: float32 or float64, all of one dtype and device, with values (``TypeError``
-    otherwise, saying how to convert), and finite (``ValueError`` naming it).
+    forward uses: float32 or float64, all of one dtype and device, dense, with values
+    (``TypeError`` otherwise, saying how to convert), and finite (``ValueError`` naming it).
 
     ``inputs`` is the caller's name for the inputs it measures the module on (``"x"``,
     ``"probe"``), which must then be converted too; None for a caller that takes no inputs
@@ -292,6 +298,7 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
         what = f"the {name}'s {'parameter ' if pname in params else ''}{pname}"
         if param.is_meta:
             raise _on_meta(what)
+        check_dense(param, what)  # a sparse one failed inside torch's kernels (NaN checks)
         if param.dtype != w0.dtype or param.device != w0.device:
             raise TypeError(
                 f"{what} is {param.dtype} on {param.device}, but its weight_ih_l0 is "
