@@ -55,3 +55,37 @@ def test_a_sparse_weight_is_refused_by_the_theory_too(call: Callable[[nn.Module]
     """``linear_rate`` and ``pascanu_bound`` read the same checks (the same traceback)."""
     with pytest.raises(TypeError, match=r"weight_hh_l0 must be a dense tensor, got layout"):
         call(_sparse("RNN", "coo"))
+
+
+class _Encoder(nn.Module):
+    """A model whose LSTM is its ``enc``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = nn.LSTM(3, 4)
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(x)[0])
+
+
+@pytest.mark.slow  # torch.export's first trace in a process: 3.4 s on the 2-core machine
+def test_an_exported_program_says_which_module_to_pass(tmp_path) -> None:
+    """torch.export traces the recurrent module into operations: neither the ExportedProgram
+    nor its ``.module()`` holds an nn.LSTM. Both were refused as "got ExportedProgram" or "got
+    GraphModule" alone, where a TorchScript copy and torch.compile's wrapper said what to pass;
+    now they say it too, from the module stack that export records."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(_Encoder(), (x,))
+    hint = r"traced into operations: pass the nn\.LSTM it was exported from, model\.enc\)"
+    for exported in (program, program.module()):
+        with pytest.raises(TypeError, match=rf"got (ExportedProgram|\w*GraphModule\w*) .*{hint}"):
+            vl.jacobian_norms(exported, x)
+    with pytest.raises(TypeError, match=hint):
+        vl.lyapunov_spectrum(program, x)
+    with pytest.raises(TypeError, match=hint):
+        vl.JacobianMonitor(program.module(), x, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

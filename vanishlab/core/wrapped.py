@@ -1,6 +1,7 @@
-"""Telling a user who passed a model, a wrapper or a TorchScript copy where the ``nn.RNN``,
-``nn.LSTM`` or ``nn.GRU`` it holds is: :func:`wrong_module` (the ``TypeError``) and
-:func:`where_it_is` (its hint, which :class:`~vanishlab.JacobianMonitor` adds too); and that a
+"""Telling a user who passed a model, a wrapper, a TorchScript copy or a ``torch.export``
+program where the ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` it holds (or was made from) is:
+:func:`wrong_module` (the ``TypeError``) and :func:`where_it_is` (its hint, which
+:class:`~vanishlab.JacobianMonitor` adds too); and that a
 quantized copy (``torch.ao.quantization.quantize_dynamic``'s ``LSTM``, no ``nn.LSTM``) is not
 one, and neither is a float one prepared for quantization (``torch.ao.nn.quantizable``'s
 ``LSTM``, its gates in ``Linear`` layers), whose float original is; and that a cell
@@ -53,11 +54,12 @@ def where_it_is(obj: object) -> str:
     ``_orig_mod``, ``DataParallel``'s ``module``, a model's ``.rnn``, an ``nn.Sequential``'s
     ``[0]``), the words that say which submodule to pass; for a TorchScript module
     (``torch.jit.script`` or ``trace``, whose copies are no ``nn.LSTM``), that it takes the
-    module it was compiled from; for a quantized one (or a model holding one), that it takes
+    module it was compiled from; for a ``torch.export`` program (or its ``.module()``), the
+    module it was exported from; for a quantized one (or a model holding one), that it takes
     the float module it was quantized from; for a cell (or a model holding one), how to make
     the one-layer module whose weights it holds (:func:`cell_recipe`); else ``""``."""
     if not isinstance(obj, nn.Module):
-        return ""
+        return _exported(obj)
     if isinstance(obj, torch.jit.ScriptModule):
         names = [getattr(m, "original_name", None) for m in obj.modules()]
         kind = next((name for name in names if name in _KINDS), None)
@@ -92,7 +94,41 @@ def where_it_is(obj: object) -> str:
         path, cell = cells[0]
         where = "it is" if cell is obj else f"it holds one, its {path}:"
         return f" ({where} {cell_recipe(cell, 'cell' if cell is obj else f'model{path}')})"
-    return ""
+    return _exported(obj)
+
+
+def _exported(obj: object) -> str:
+    """For a ``torch.export`` program or its ``.module()``, whose recurrent modules are traced
+    into operations (no ``nn.LSTM`` is left in it), the words that name the module to pass, from
+    the module stack export records on each node of its graph; else ``""``."""
+    graph = getattr(obj, "graph_module", obj)  # an ExportedProgram's graph, or the module's own
+    if not isinstance(graph, torch.fx.GraphModule):
+        return ""
+    found: dict[str, str] = {}
+    for node in graph.graph.nodes:
+        for entry in (node.meta.get("nn_module_stack") or {}).values():  # (path, class)
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)):
+                continue  # another torch's record: no words rather than an error of its own
+            path, kind = entry
+            name = kind if isinstance(kind, str) else getattr(kind, "__qualname__", "")
+            module = getattr(kind, "__module__", "") if not isinstance(kind, str) else ""
+            module, _, cls = f"{module}.{name}".strip(".").rpartition(".")
+            if module == "torch.nn.modules.rnn" and cls in _KINDS:
+                found.setdefault(_attribute(path), cls)
+    if not found:
+        return ""
+    traced = ", ".join(f"nn.{cls}" + (f" at {path}" if path else "") for path, cls in found.items())
+    if len(found) > 1:
+        return (
+            f" (an exported program, whose {traced} are traced into operations: pass one of "
+            "them from the model it was exported from)"
+        )
+    [(path, cls)] = found.items()
+    model = f", model{path}" if path else ""
+    return (
+        f" (an exported program, whose {traced} is traced into operations: pass the nn.{cls} "
+        f"it was exported from{model})"
+    )
 
 
 def _attribute(path: str) -> str:
