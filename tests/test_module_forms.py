@@ -89,3 +89,79 @@ def test_an_exported_program_says_which_module_to_pass(tmp_path) -> None:
     with pytest.raises(TypeError, match=hint):
         vl.JacobianMonitor(program.module(), x, out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class _WeightDrop(nn.Module):
+    """AWD-LSTM's weight drop (Merity et al. 2017; fastai's WeightDropout alike): the module's
+    ``weight_hh_l0`` parameter becomes ``weight_hh_l0_raw``, and each forward sets
+    ``weight_hh_l0`` = dropout(``weight_hh_l0_raw``), a plain tensor, before the module runs."""
+
+    def __init__(self, module: nn.Module, p: float = 0.5) -> None:
+        super().__init__()
+        self.module, self.p = module, p
+        raw = module.weight_hh_l0
+        del module._parameters["weight_hh_l0"]
+        module.register_parameter("weight_hh_l0_raw", nn.Parameter(raw.detach().clone()))
+
+    def forward(self, x: torch.Tensor) -> object:
+        raw = self.module.weight_hh_l0_raw
+        dropped = nn.functional.dropout(raw, p=self.p, training=self.training)
+        self.module.weight_hh_l0 = dropped * 1  # a tensor, never the parameter itself
+        return self.module(x)
+
+
+@pytest.mark.parametrize("kind", sorted(_KINDS))
+def test_a_weight_drop_wrapper_is_measured_with_its_raw_weight(kind: str, tmp_path) -> None:
+    """A weight-drop wrapper's module was refused before its first forward ("has no
+    weight_hh_l0: ... was it deleted?"), and after a forward in training mode measured with
+    that forward's dropped weight, in silence: input rows 0.13 (GRU) to 1.46 (tanh RNN) off in
+    log10 at T = 6, where dropout on a weight is ignored everywhere else. It is measured with
+    ``weight_hh_l0_raw`` now, the weight the wrapper's forward sets in evaluation mode: the
+    same rows, bit for bit, as the module holding that weight, in the API and the monitor."""
+    torch.manual_seed(0)
+    plain, x = _KINDS[kind](3, 4), torch.randn(6, 2, 3)
+    expected = vl.jacobian_norms(plain, x)
+    lyapunov = vl.lyapunov_spectrum(plain, x, k=2)
+    dropped = _WeightDrop(_KINDS[kind](3, 4))
+    dropped.module.load_state_dict(
+        {k.replace("weight_hh_l0", "weight_hh_l0_raw"): v for k, v in plain.state_dict().items()}
+    )
+    dropped.train()
+    for forwards in range(2):  # before any forward, then after one in training mode
+        if forwards:
+            dropped(x)
+            assert not torch.equal(dropped.module.weight_hh_l0, plain.weight_hh_l0)
+        assert vl.jacobian_norms(dropped.module, x).equals(expected)
+        assert torch.equal(vl.lyapunov_spectrum(dropped.module, x, k=2), lyapunov)
+    with vl.JacobianMonitor(dropped, x, out=tmp_path / "run", lyapunov=False) as monitor:
+        monitor.step(0)
+    rows = vl.load_results(tmp_path / "run")
+    state = rows[rows.source == "input"].sort_values("lag")["log10_fro_mean"].to_numpy()
+    means = expected[expected.source == "input"].groupby("lag")["log10_fro"].mean().to_numpy()
+    assert state == pytest.approx(means, abs=1e-12)
+    assert "weight_hh_l0" not in dropped.module._parameters  # the module is left as it was
+
+
+@pytest.mark.parametrize("kind", sorted(_KINDS))
+def test_a_weight_drop_checkpoint_is_read_with_its_raw_weight(kind: str, tmp_path) -> None:
+    """Such a wrapper's state_dict holds ``module.weight_hh_l0_raw`` and no
+    ``module.weight_hh_l0``: ``vanishlab analyze`` refused it ("module 'module' ... has no
+    weight_hh_l0: not the weights of a whole recurrent module", exit 2). It reads the raw weight
+    as ``weight_hh_l0`` now, as the module is measured in Python; a file that holds both (a
+    wrapper whose evaluation-mode forward registered the raw parameter as the weight) keeps its
+    ``weight_hh_l0``."""
+    torch.manual_seed(0)
+    plain = _KINDS[kind](3, 4)
+    dropped = _WeightDrop(_KINDS[kind](3, 4))
+    dropped.module.load_state_dict(
+        {k.replace("weight_hh_l0", "weight_hh_l0_raw"): v for k, v in plain.state_dict().items()}
+    )
+    dropped.train()
+    dropped(torch.randn(5, 1, 3))
+    torch.save({"model": dropped.state_dict(), "epoch": 3}, tmp_path / "model.pt")
+    read = vl.read_checkpoint(tmp_path / "model.pt")
+    assert read.module_name == "module"
+    assert read.others == ()
+    assert set(read.weights) == set(plain.state_dict())
+    for name, weight in plain.state_dict().items():
+        assert torch.equal(read.weights[name], weight), name

@@ -31,6 +31,7 @@ from .tensor_checks import (
 from .wrapped import wrong_module
 
 __all__ = [
+    "DROPPED_RAW",
     "FLOAT_DTYPES",
     "FLOAT_DTYPE_NAMES",
     "RNNInputs",
@@ -148,6 +149,9 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     mode), which are restored afterwards, so the module is left as it was. The weight is then
     the one a single access computes (a forward of ``nn.RNN`` accesses it several times, each
     a further power step: the two differ by the iteration's progress, nothing once converged).
+    A weight-drop wrapper's module (:func:`_raw_weight`) is read from ``name_raw``: the
+    attribute holds the last forward's dropout draw (or nothing before one), and dropout on a
+    weight is ignored, as a DropConnect parametrization's is.
     """
     # Imported here: ``torch.nn.utils.prune`` is needed only by modules that have the hooks.
     from torch.nn.utils import prune
@@ -171,10 +175,28 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
             break
     if value is None:
         value = _parametrized(module, name) if is_parametrized(module, name) else None
+    if value is None:
+        value = _raw_weight(module, name)
     value = getattr(module, name) if value is None else value
     if isinstance(value, torch.Tensor) and value.is_meta:  # failed inside torch's kernels
         raise _on_meta(f"the {base_name(module)}'s {name}")
     return value
+
+
+DROPPED_RAW = "_raw"
+"""The suffix of a weight-drop wrapper's raw weight (``weight_hh_l0_raw``): the parameter that
+the module's weight is drawn from in training mode, and is in evaluation mode."""
+
+
+def _raw_weight(module: nn.Module, name: str) -> torch.Tensor | None:
+    """A weight-drop wrapper's raw weight: where ``name`` is no parameter of the module (a
+    tensor, or nothing before a first forward) and ``name_raw`` is one, as AWD-LSTM's
+    ``WeightDrop`` and fastai's ``WeightDropout`` leave the module (their forward sets ``name``
+    = dropout(``name_raw``), a fresh draw in training mode, ``name_raw`` itself in evaluation
+    mode, whose weight is measured); else None."""
+    if name in module._parameters:
+        return None
+    return module._parameters.get(f"{name}{DROPPED_RAW}")
 
 
 def module_dtype(module: nn.Module) -> str:
@@ -258,7 +280,7 @@ def forward_weights(module: nn.RNNBase, name: str) -> dict[str, torch.Tensor]:
             shapes.update(bias_ih=(rows,), bias_hh=(rows,))
         for kind, shape in shapes.items():
             weight = f"{kind}_l{layer}"
-            if weight not in names:
+            if weight not in names and _raw_weight(module, weight) is None:
                 raise TypeError(
                     f"the {name} has no {weight}: its forward needs it (was it deleted?)"
                 )

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ..core.inputs import DROPPED_RAW
 from ..core.wrapped import OTHER_CELL, QUANTIZABLE, QUANTIZED
 from ..errors import VanishlabError
 from .foreign import quantized_advice
@@ -47,6 +48,8 @@ _QUANTIZED_LSTM = re.compile(
     r"(?:.*\.)?layers\.\d+\.layer_[fb]w\.cell\.igates\._packed_params\._packed_params\.0",
     re.DOTALL,
 )
+# A recurrent module's weight or bias, whose weight-drop raw copy stands for it.
+_RECURRENT_WEIGHT = re.compile(r"(?:.*\.)?(?:weight|bias)_(?:ih|hh)_l\d+(?:_reverse)?", re.DOTALL)
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict")
 _MAX_DEPTH = 8  # nesting followed into a checkpoint's dicts and lists
 _SHOWN_KEYS = 6  # keys named when none holds recurrent weights
@@ -150,11 +153,24 @@ def _cell_recipe(flat: Mapping[str, torch.Tensor], weight_ih: str) -> str:
 
 
 def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    """``state`` with each pruned parameter (``torch.nn.utils.prune``) as the module uses it.
+    """``state`` with each pruned parameter (``torch.nn.utils.prune``), and each weight-drop
+    raw weight, as the module's forward uses it in evaluation mode.
 
     A pruned module's state_dict holds ``name_orig`` and ``name_mask`` instead of ``name``, and
     its forward uses name = name_orig * name_mask (prune's ``apply_mask``): that product is the
-    weight measured. Other keys are kept as they are."""
+    weight measured. A weight-drop wrapper's module (AWD-LSTM's ``WeightDrop``, fastai's
+    ``WeightDropout``) holds ``name_raw`` instead, whose dropout its forward uses in training
+    and which it uses itself in evaluation, as vanishlab measures: ``name_raw`` is ``name``
+    (as :func:`vanishlab.core.inputs.module_weight` reads the module). Other keys are kept."""
+    dropped = [
+        base
+        for k, v in state.items()
+        if isinstance(k, str)
+        and k.endswith(DROPPED_RAW)
+        and isinstance(v, torch.Tensor)
+        and _RECURRENT_WEIGHT.fullmatch(base := k[: -len(DROPPED_RAW)])
+        and base not in state
+    ]
     pruned = [
         k[: -len("_orig")]
         for k, v in state.items()
@@ -167,12 +183,14 @@ def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
         and isinstance(mask := state.get(f"{base}_mask"), torch.Tensor)
         and mask.shape == state[f"{base}_orig"].shape
     ]
-    if not pairs:
+    if not pairs and not dropped:
         return state
     out = dict(state)
     for base in pairs:
         orig, mask = out.pop(f"{base}_orig"), out.pop(f"{base}_mask")
         out[base] = orig * mask.to(orig.dtype)
+    for base in dropped:
+        out[base] = out.pop(f"{base}{DROPPED_RAW}")
     return out
 
 
