@@ -165,3 +165,46 @@ def test_a_weight_drop_checkpoint_is_read_with_its_raw_weight(kind: str, tmp_pat
     assert set(read.weights) == set(plain.state_dict())
     for name, weight in plain.state_dict().items():
         assert torch.equal(read.weights[name], weight), name
+
+
+
+class _WrapperRawDropout(nn.Module):
+    """fastai's ``WeightDropout``: the raw weight is the wrapper's own parameter
+    (``weight_hh_l0_raw``), and each forward sets the module's ``weight_hh_l0``, a plain tensor,
+    to its dropout (a clone in evaluation mode)."""
+
+    def __init__(self, module: nn.Module, p: float = 0.5) -> None:
+        super().__init__()
+        self.module, self.p = module, p
+        raw = module.weight_hh_l0
+        del module.weight_hh_l0
+        self.weight_hh_l0_raw = nn.Parameter(raw.detach().clone())
+        module.weight_hh_l0 = raw.detach().clone()
+
+    def forward(self, x: torch.Tensor) -> object:
+        raw = self.weight_hh_l0_raw
+        self.module.weight_hh_l0 = (
+            nn.functional.dropout(raw, p=self.p) if self.training else raw.clone()
+        )
+        return self.module(x)
+
+
+@pytest.mark.parametrize("kind", sorted(_KINDS))
+def test_a_weight_computed_by_code_vanishlab_does_not_run_is_said(kind: str) -> None:
+    """A module whose weight is a tensor its wrapper computed (a grad_fn) in the last forward,
+    with the raw weight out of the module's sight, was measured with that tensor in silence: after
+    a training forward, a dropout draw. It still is (the module alone cannot tell what its
+    wrapper would set next), but a UserWarning says so and what to do; a plain tensor set by
+    hand, with no grad_fn, stays silent (the suite's warnings are errors)."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 3)
+    wrapped = _WrapperRawDropout(_KINDS[kind](3, 4))
+    wrapped.train()
+    wrapped(x)
+    message = r"weight_hh_l0 is no parameter but a tensor computed by code vanishlab does not run"
+    with pytest.warns(UserWarning, match=message):
+        vl.jacobian_norms(wrapped.module, x)
+    with pytest.warns(UserWarning, match=message):
+        vl.lyapunov_spectrum(wrapped.module, x, k=1)
+    wrapped.module.weight_hh_l0 = wrapped.weight_hh_l0_raw.detach()  # the advice: silent
+    vl.jacobian_norms(wrapped.module, x)

@@ -11,6 +11,7 @@ This module checks the module and its weights; :mod:`vanishlab.core.tensor_check
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from torch import nn
 
 from . import global_rng
 from .cells import BIDIRECTIONAL_HINT, gate_count
-from .own_forward import base_name, check_own_forward
+from .own_forward import base_name, caller_level, check_own_forward
 from .tensor_checks import (
     check_dense,
     check_finite,
@@ -156,23 +157,19 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     # Imported here: ``torch.nn.utils.prune`` is needed only by modules that have the hooks.
     from torch.nn.utils import prune
     from torch.nn.utils.parametrize import is_parametrized
-    from torch.nn.utils.spectral_norm import SpectralNorm
     from torch.nn.utils.weight_norm import WeightNorm
 
     value: torch.Tensor | None = None
-    for hook in module._forward_pre_hooks.values():
-        if isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == name:
+    hook = _weight_hook(module, name)
+    if hook is not None:
+        if isinstance(hook, prune.BasePruningMethod):
             value = hook.apply_mask(module)
-        elif isinstance(hook, WeightNorm) and hook.name == name:
+        elif isinstance(hook, WeightNorm):
             value = hook.compute_weight(module)
-        elif isinstance(hook, SpectralNorm) and hook.name == name:
+        else:
             value = _spectral_normed(module, hook, name)
-        if value is not None:
-            if value.is_floating_point() and not value.is_meta:
-                check_finite(
-                    value.detach(), f"{name}, as its forward pre-hook computes it", ("entry",)
-                )
-            break
+        if value is not None and value.is_floating_point() and not value.is_meta:
+            check_finite(value.detach(), f"{name}, as its forward pre-hook computes it", ("entry",))
     if value is None:
         value = _parametrized(module, name) if is_parametrized(module, name) else None
     if value is None:
@@ -183,6 +180,52 @@ def module_weight(module: nn.Module, name: str) -> torch.Tensor:
     return value
 
 
+def _weight_hook(module: nn.Module, name: str) -> Any:
+    """The forward pre-hook that computes ``name`` before each forward and whose computation
+    :func:`module_weight` repeats (``torch.nn.utils.prune``'s, the old ``weight_norm``'s or
+    ``spectral_norm``'s), the first registered; None where none does."""
+    from torch.nn.utils import prune
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == name:
+            return hook
+        if isinstance(hook, WeightNorm | SpectralNorm) and hook.name == name:
+            return hook
+    return None
+
+
+def _warn_computed_elsewhere(module: nn.Module, name: str, weights: dict[str, Any]) -> None:
+    """Say (a ``UserWarning``) which weights are tensors that code vanishlab does not run
+    computed (they have a ``grad_fn``) and left on the module, where no hook, parametrization
+    or raw weight of a wrapper's (:func:`module_weight`) computes them: as fastai's
+    ``WeightDropout`` leaves its module, whose raw weight is the wrapper's own. They are
+    measured as they are: the last forward's (a dropout draw, after one in training mode)."""
+    from torch.nn.utils.parametrize import is_parametrized
+
+    computed = [
+        wname
+        for wname, value in weights.items()
+        if not isinstance(value, nn.Parameter)
+        and value.grad_fn is not None
+        and _weight_hook(module, wname) is None
+        and not is_parametrized(module, wname)
+        and _raw_weight(module, wname) is None
+    ]
+    if computed:
+        these = ", ".join(computed)
+        warnings.warn(
+            f"the {name}'s {these} is no parameter but a tensor computed by code vanishlab does "
+            f"not run (grad_fn {type(weights[computed[0]].grad_fn).__name__}): measured as it "
+            "is now, as the last forward left it. A weight-drop wrapper's is that forward's "
+            f"dropout draw: to measure its raw weight, write it in first ({computed[0]} = "
+            f"wrapper.{computed[0]}_raw.detach())",
+            UserWarning,
+            stacklevel=caller_level(),
+        )
+
+
 DROPPED_RAW = "_raw"
 """The suffix of a weight-drop wrapper's raw weight (``weight_hh_l0_raw``): the parameter that
 the module's weight is drawn from in training mode, and is in evaluation mode."""
@@ -191,9 +234,10 @@ the module's weight is drawn from in training mode, and is in evaluation mode.""
 def _raw_weight(module: nn.Module, name: str) -> torch.Tensor | None:
     """A weight-drop wrapper's raw weight: where ``name`` is no parameter of the module (a
     tensor, or nothing before a first forward) and ``name_raw`` is one, as AWD-LSTM's
-    ``WeightDrop`` and fastai's ``WeightDropout`` leave the module (their forward sets ``name``
-    = dropout(``name_raw``), a fresh draw in training mode, ``name_raw`` itself in evaluation
-    mode, whose weight is measured); else None."""
+    ``WeightDrop`` leaves the module (its forward sets ``name`` = dropout(``name_raw``), a fresh
+    draw in training mode, ``name_raw`` itself in evaluation mode, whose weight is measured);
+    else None. A wrapper that keeps ``name_raw`` itself (fastai's ``WeightDropout``) is out of
+    the module's sight: :func:`_warn_computed_elsewhere` says so."""
     if name in module._parameters:
         return None
     return module._parameters.get(f"{name}{DROPPED_RAW}")
@@ -328,6 +372,7 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
                 "module.double() (and .to(device))"
             )
         check_finite(param.detach(), what, ("entry",))
+    _warn_computed_elsewhere(module, name, weights)
     return w0
 
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from . import global_rng
 
-__all__ = ["base_name", "check_own_forward"]
+__all__ = ["base_name", "caller_level", "check_own_forward"]
 
 _BASES = (nn.RNN, nn.LSTM, nn.GRU)
 
@@ -83,7 +83,7 @@ def check_own_forward(module: nn.RNNBase, xs: torch.Tensor, batched: bool, h0: o
             f"{name} overrides forward and its equations could not be checked ({why}): "
             f"measured with {kind}'s equations and the module's weights",
             UserWarning,
-            stacklevel=_caller_level(),
+            stacklevel=caller_level(),
         )
         return
     eps = torch.finfo(ours.dtype).eps
@@ -126,11 +126,11 @@ def _check_pre_hooks(module: nn.RNNBase) -> None:
         "measured with its weights as they are now and x as given (a hook that sets a weight, "
         "as a weight drop does, or changes x is not seen)",
         UserWarning,
-        stacklevel=_caller_level(),
+        stacklevel=caller_level(),
     )
 
 
-def _caller_level() -> int:
+def caller_level() -> int:
     """The ``stacklevel`` (for a ``warnings.warn`` in the function calling this one) of the
     first frame outside vanishlab and torch: the user's line, whichever entry point and
     decorators (``torch.no_grad``) lie between."""
