@@ -143,29 +143,36 @@ def test_a_weight_drop_wrapper_is_measured_with_its_raw_weight(kind: str, tmp_pa
 
 
 @pytest.mark.parametrize("kind", sorted(_KINDS))
-def test_a_weight_drop_checkpoint_is_read_with_its_raw_weight(kind: str, tmp_path) -> None:
-    """Such a wrapper's state_dict holds ``module.weight_hh_l0_raw`` and no
-    ``module.weight_hh_l0``: ``vanishlab analyze`` refused it ("module 'module' ... has no
+@pytest.mark.parametrize("wrapper", ["module's raw", "wrapper's raw"])
+def test_a_weight_drop_checkpoint_is_read_with_its_raw_weight(
+    kind: str, wrapper: str, tmp_path
+) -> None:
+    """Such a wrapper's state_dict holds ``module.weight_hh_l0_raw`` (AWD-LSTM's) or
+    ``weight_hh_l0_raw`` beside ``module.weight_ih_l0`` (fastai's), and no
+    ``module.weight_hh_l0``: ``vanishlab analyze`` refused both ("module 'module' ... has no
     weight_hh_l0: not the weights of a whole recurrent module", exit 2). It reads the raw weight
-    as ``weight_hh_l0`` now, as the module is measured in Python; a file that holds both (a
-    wrapper whose evaluation-mode forward registered the raw parameter as the weight) keeps its
-    ``weight_hh_l0``."""
+    as the module's ``weight_hh_l0`` now, the weight of its forward in evaluation mode."""
     torch.manual_seed(0)
     plain = _KINDS[kind](3, 4)
-    dropped = _WeightDrop(_KINDS[kind](3, 4))
-    dropped.module.load_state_dict(
-        {k.replace("weight_hh_l0", "weight_hh_l0_raw"): v for k, v in plain.state_dict().items()}
-    )
+    weights = plain.state_dict()
+    raw = {"weight_hh_l0_raw" if k == "weight_hh_l0" else k: v for k, v in weights.items()}
+    if wrapper == "module's raw":
+        dropped: nn.Module = _WeightDrop(_KINDS[kind](3, 4))
+        dropped.module.load_state_dict(raw)
+    else:  # the raw weight is the wrapper's, the others its module's
+        dropped = _WrapperRawDropout(_KINDS[kind](3, 4))
+        dropped.load_state_dict(
+            {k if k.endswith("_raw") else f"module.{k}": v for k, v in raw.items()}
+        )
     dropped.train()
     dropped(torch.randn(5, 1, 3))
     torch.save({"model": dropped.state_dict(), "epoch": 3}, tmp_path / "model.pt")
     read = vl.read_checkpoint(tmp_path / "model.pt")
     assert read.module_name == "module"
     assert read.others == ()
-    assert set(read.weights) == set(plain.state_dict())
-    for name, weight in plain.state_dict().items():
+    assert set(read.weights) == set(weights)
+    for name, weight in weights.items():
         assert torch.equal(read.weights[name], weight), name
-
 
 
 class _WrapperRawDropout(nn.Module):

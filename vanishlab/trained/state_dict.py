@@ -158,19 +158,26 @@ def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
 
     A pruned module's state_dict holds ``name_orig`` and ``name_mask`` instead of ``name``, and
     its forward uses name = name_orig * name_mask (prune's ``apply_mask``): that product is the
-    weight measured. A weight-drop wrapper's module (AWD-LSTM's ``WeightDrop``, fastai's
-    ``WeightDropout``) holds ``name_raw`` instead, whose dropout its forward uses in training
-    and which it uses itself in evaluation, as vanishlab measures: ``name_raw`` is ``name``
-    (as :func:`vanishlab.core.inputs.module_weight` reads the module). Other keys are kept."""
-    dropped = [
-        base
-        for k, v in state.items()
-        if isinstance(k, str)
-        and k.endswith(DROPPED_RAW)
-        and isinstance(v, torch.Tensor)
-        and _RECURRENT_WEIGHT.fullmatch(base := k[: -len(DROPPED_RAW)])
-        and base not in state
-    ]
+    weight measured. A weight drop's raw weight, whose dropout the forward uses in training
+    and which it uses itself in evaluation, as vanishlab measures, stands for the weight where
+    the file has none: ``name_raw`` beside the module's other keys (AWD-LSTM's ``WeightDrop``
+    keeps it on the module, as :func:`vanishlab.core.inputs.module_weight` reads it), or the
+    wrapper's own ``name_raw`` beside its ``module.`` (fastai's ``WeightDropout``, whose
+    module's weight is no key of the file). Other keys are kept as they are."""
+    dropped: dict[str, str] = {}  # the raw key, to the weight it stands for
+    for k, v in state.items():
+        if not (isinstance(k, str) and k.endswith(DROPPED_RAW) and isinstance(v, torch.Tensor)):
+            continue
+        base = k[: -len(DROPPED_RAW)]
+        if not _RECURRENT_WEIGHT.fullmatch(base) or base in state:
+            continue
+        prefix, dot, leaf = base.rpartition(".")
+        inner = f"{prefix}{dot}module."
+        wrapped = any(key.startswith(inner) for key in state if isinstance(key, str))
+        if not wrapped:
+            dropped[k] = base
+        elif f"{inner}{leaf}" not in state:
+            dropped[k] = f"{inner}{leaf}"
     pruned = [
         k[: -len("_orig")]
         for k, v in state.items()
@@ -189,8 +196,8 @@ def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
     for base in pairs:
         orig, mask = out.pop(f"{base}_orig"), out.pop(f"{base}_mask")
         out[base] = orig * mask.to(orig.dtype)
-    for base in dropped:
-        out[base] = out.pop(f"{base}{DROPPED_RAW}")
+    for raw, weight in dropped.items():
+        out[weight] = out.pop(raw)
     return out
 
 
