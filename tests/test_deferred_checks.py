@@ -30,10 +30,14 @@ def deferred(monkeypatch):
     return answers
 
 
-def tiny(model, layers: int) -> tuple[nn.Module, torch.Tensor]:
+def tiny(model, layers: int, o_gate: float | None = -40.0) -> tuple[nn.Module, torch.Tensor]:
     """Weights of 1e-20 in float32 (and a gated cell's carry shut: forget gate of an
     LSTM, update gate of a GRU, about 1e-13): every step's product far below float32's normal
-    range."""
+    range. An LSTM's steps take W's rows at norm 1 (core/gated_terms.py), so its products are
+    not tiny for its weights' sake: its o gate is at ``o_gate`` too, k = o tanh'(c') ~ 1e-18,
+    and the scale of G_h diag(k)'s columns is G_h's (k, a normal number, not in it). (Before
+    each term was weighed by its row of W, this LSTM read its input rows -inf in float32 where
+    the float64 module's are 10^-37.6 (one layer) and 10^-75.5 to 10^-217.7 (two).)"""
     torch.manual_seed(1)
     H = 40
     mod = model(4, H, layers)
@@ -43,6 +47,8 @@ def tiny(model, layers: int) -> tuple[nn.Module, torch.Tensor]:
                 p.mul_(1e-20)
             if name.startswith("bias_hh") and model is not nn.RNN:
                 p[H : 2 * H] = -30.0
+            if name.startswith("bias_hh") and model is nn.LSTM and o_gate is not None:
+                p[3 * H :] = o_gate
     return mod, torch.randn(12, 2, 4)
 
 
@@ -70,6 +76,24 @@ def test_a_tiny_norm_makes_the_deferred_run_measure_again(
         assert np.array_equal(np.isneginf(a), np.isneginf(b))
         ok = np.isfinite(b)
         assert np.abs(a[ok] - b[ok]).max() < 1e-4, col  # float32 rounding over 12 steps
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_an_lstm_with_tiny_weights_needs_no_second_run(deferred, flush_denormal, layers) -> None:
+    # The LSTM of tiny() with its o gate open: weights of 1e-20 made every product of a step
+    # tiny, and the deferred run noted it and ran again; the rows of W are now taken at norm
+    # 1 and their norms' exponents carried, so nothing is tiny, and the rows are the float64
+    # module's to the same 1e-4 (measured 8.7e-7)
+    mod, x = tiny(nn.LSTM, layers, o_gate=None)
+    got = vl.jacobian_norms(mod, x)
+    assert deferred == [False]  # its one deferred run found nothing tiny
+    want = vl.jacobian_norms(mod.double(), x.double())
+    assert got[KEYS].equals(want[KEYS])
+    for col in ("log10_fro", "log10_spec"):
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        assert np.array_equal(np.isneginf(a), np.isneginf(b))
+        ok = np.isfinite(b)
+        assert np.abs(a[ok] - b[ok]).max() < 1e-4, col
 
 
 @pytest.mark.parametrize("case", range(10))

@@ -52,6 +52,7 @@ vanishlab.core.gated_forward's _digitless_products repeated it).
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import warnings
 
@@ -604,7 +605,10 @@ def _exact_where_the_oracle_underflows(mod, x, h0, got, want) -> None:
     oracle's one-step Jacobians are float64, and an entry of one below the range is 0 there.
     The LSTM case of seed 1661 has one such row: input lag 6 of sample 1, through an o gate
     past float64's range (O = tanh(c') sigma'(a_o), carried apart by vanishlab since helper
-    465's review), 10^-348.9476370062375 by the reference, vanishlab within 1e-13."""
+    465's review), 10^-348.9476370062375 by the reference, vanishlab within 1e-13. The case
+    of seed 8892 has two, input rows through cell gates' derivatives below float64's range
+    (carried since helper 467; read -inf before): 10^-573.96945927685 and
+    10^-750.96865448089 (tests/test_gated_gate_terms.py pins them)."""
     from test_gated_saturation import exact_rows
 
     exact: dict[int, dict] = {}
@@ -916,14 +920,19 @@ def test_forget_bias_20_and_inputs_x100() -> None:
     assert _gap(got.input_fro, want["input_fro"]) <= 1e-10
 
 
-def test_a_float64_row_through_a_step_below_float64s_range_is_near_not_exact() -> None:
-    """Left as it is (README, Gated cells): a float64 LSTM whose one step's Jacobian is below
-    float64's normal range (an input gate at a = 701.7, sigma' = 1.8e-305, then through
-    tanh'(c') = 2.7e-18 of the same step) rounds that step's products to subnormals. The
+def test_a_float64_row_through_a_step_below_float64s_range_is_exact() -> None:
+    """A float64 LSTM whose one step's Jacobian is below float64's normal range (an input gate
+    at a = 701.7, sigma' = 1.8e-305, then through tanh'(c') = 2.7e-18 of the same step). The
     input row of sample 1 at lag 10 is 10^-325.5103 (a 1000-digit mpmath derivative of the
-    whole sequence, finite differences of 1e-600); vanishlab reads -325.5090 (this oracle,
-    whose autograd multiplies in float64 too, -325.4941). Coefficients that round below
-    tiny / 8 read 0; products with the carried Jacobian inside the step are not rescaled."""
+    whole sequence, finite differences of 1e-600; the 120-digit reference of
+    test_gated_saturation: -325.51032691515184); this oracle, whose autograd multiplies in
+    float64 too, reads -325.4941. vanishlab read -325.5090, and some of the sample's other
+    rows -inf, while the step's products took the scale of the largest column of p =
+    G_h diag(k) + G_c and C (1.8e-305 g) rounded them to subnormals; each term is now weighed
+    by its coefficient (core/gated_terms.py): every row of the sample within 1e-11 of the
+    reference (measured 2.3e-13)."""
+    from test_gated_saturation import exact_rows
+
     torch.manual_seed(188619)
     mod = nn.LSTM(1, 1, 3).to(F64)
     with torch.no_grad():
@@ -933,5 +942,14 @@ def test_a_float64_row_through_a_step_below_float64s_range_is_near_not_exact() -
             getattr(mod, f"bias_ih_l{l}")[1:2] = -20.0
     x = 100 * torch.randn(12, 2, 1, dtype=F64)
     h0 = (torch.randn(3, 2, 1, dtype=F64), 50 * torch.randn(3, 2, 1, dtype=F64))
-    read = float(vl.jacobian_log_norms(mod, x, h0).input_fro[1, 10])
-    assert abs(read - -325.510326915) < 2e-3
+    got = vl.jacobian_log_norms(mod, x, h0)
+    want = exact_rows(copy.deepcopy(mod), x[:, 1:2], tuple(v[:, 1:2] for v in h0))
+    assert abs(float(got.input_fro[1, 10]) - -325.510326915) < 1e-9
+    for name in ROWS:
+        src, norm = name.rsplit("_", 1)
+        rows = getattr(got, name)[1]
+        for idx in itertools.product(*(range(n) for n in rows.shape)):
+            key = (src, None, idx[0]) if src == "input" else (src, *idx)
+            w = want[key][norm == "spec"]
+            e = float(rows[tuple(idx)])
+            assert e == w or abs(e - w) <= 1e-11, (name, idx, e, w)

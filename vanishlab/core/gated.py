@@ -72,6 +72,7 @@ from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
+from .gated_terms import unit_rows, weigh
 from .inputs import check_choices
 from .log_units import LN10
 from .scaling import TinyNorms, checked_run, trusted_floor, unit_if_tiny
@@ -265,16 +266,18 @@ class _Step:
     divided by ||G||_F. LSTM (with C, O, k, f as in the module doc): ``p`` = G_h diag(k) + G_c,
     each column's two terms weighted by their magnitudes (k's exponent included) over the
     column's log-scale ``scale_c`` (B, H); then ``j_hh`` = C W_hh and ``o_hh`` = O W_hh ((B, H,
-    H) each), ``j_ih`` = C W_ih and ``o_ih`` = O W_ih, weighted so that p j_hh + G_h o_hh is G
-    ds'/dh at log-scale ``scale`` (p's columns and G_h by their magnitudes over it), and ``f``
-    (B, H): G ds'/ds = [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)], G ds'/dx =
-    exp(scale) (p j_ih + G_h o_ih). The ``*_ih`` blocks are None when no one needs them. For a
-    GRU, ``scale`` is G's ln ||G||_F.
+    H) each), ``j_ih`` = C W_ih and ``o_ih`` = O W_ih, with W's rows at norm 1 and each
+    coefficient weighed by its term's bound (:mod:`~vanishlab.core.gated_terms`: C's and O's
+    carried exponents, p's column or G_h, its row's norm), so that p j_hh + G_h o_hh is G
+    ds'/dh at log-scale ``scale`` and p j_ih + G_h o_ih G ds'/dx at ``scale_ih``; ``f`` (B, H):
+    G ds'/ds = [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)]. The ``*_ih`` blocks
+    are None when no one needs them. For a GRU, both scales are G's ln ||G||_F.
     """
 
     j_hh: torch.Tensor
     j_ih: torch.Tensor | None
     scale: torch.Tensor
+    scale_ih: torch.Tensor
     o_hh: torch.Tensor | None = None
     o_ih: torch.Tensor | None = None
     f: torch.Tensor | None = None
@@ -290,11 +293,12 @@ def _blocks(coef: torch.Tensor, w: torch.Tensor, H: int, gates: range) -> torch.
 _CELL_GATES, _OUT_GATE = range(3), range(3, 4)  # LSTM: i, f, g feed c'; o feeds h' only
 
 
-def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool) -> _Step:
+def _step(
+    g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool, rows: tuple
+) -> _Step:
     H = inp.hidden_size
-    w_hh, w_ih = inp.weights_hh[l], inp.weights_ih[l]
     dtype = g.h.dtype
-    if st.k is not None:  # LSTM
+    if st.k is not None:  # LSTM (``rows``: its weights' unit rows, gated_terms.unit_rows)
         assert g.c is not None and g.ln_cols is not None and g.inv_c is not None
         k, ln_h_k = st.k[t], g.ln_h[:, None]  # G_h diag(k)'s columns: at most ||G_h|| k_j
         if st.k_scaled is not None:  # k = exp(ln_k) k_rel (a k below the dtype's range)
@@ -303,23 +307,32 @@ def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih:
         w_h = _weights_below(ln_h_k, scale_c) * g.inv[:, None]
         w_c = _weights_below(g.ln_cols, scale_c) * g.inv_c
         p = torch.addcmul(g.c * w_c.to(dtype)[:, None, :], g.h, (k * w_h).to(dtype)[:, None, :])
-        ln_h_o = g.ln_h  # G_h O's magnitude (O's exponent included where carried)
+        # Each gate's coefficient per unit as exp(ln_scale) rel: i, f and g meet p's columns
+        # (C's exponent included where carried), o meets G_h (O's likewise)
+        coef = st.coef[t].view(-1, 4, H)
+        rel = coef.to(torch.float64)
+        ln_scale = torch.empty_like(rel)
+        ln_scale[:, :3] = scale_c[:, None, :]
+        if st.c_scaled is not None:
+            rel[:, :3] = st.c_scaled[0][t].view(-1, 3, H)
+            ln_scale[:, :3] += st.c_scaled[1][t].view(-1, 3, H)
+        ln_o = g.s  # G_h O's scale (O's exponent included where carried)
         if st.o_scaled is not None:
-            ln_h_o = g.ln_h + st.o_scaled[1][t]
-        scale = torch.maximum(scale_c.amax(dim=-1), ln_h_o)
-        w_p = _weights_below(scale_c, scale[:, None])  # (B, H): i, f and g meet p's columns
-        w_o = _weights_below(ln_h_o, scale) * g.inv  # (B,): o meets G_h
-        weights = torch.stack([w_p, w_p, w_p, w_o[:, None].expand_as(w_p)], dim=1).to(dtype)
-        coef = st.coef[t].view(-1, 4, H) * weights
-        if st.o_scaled is not None:
-            coef[:, 3] = st.o_scaled[0][t] * weights[:, 3]
-        coef = coef.view(-1, 4 * H)
+            rel[:, 3] = st.o_scaled[0][t]
+            ln_o = g.s + st.o_scaled[1][t]
+        ln_scale[:, 3] = ln_o[:, None]
+        w_hh, w_ih, ln_r = rows  # ln_r: (2, 4, H), W_hh's rows' and W_ih's
+        coefs, scales = weigh(rel, ln_scale, g.ln_h - g.s, ln_r if want_ih else ln_r[:1])
+        coefs = coefs.to(dtype).view(coefs.shape[0], -1, 4 * H)
+        coef_hh, scale = coefs[:, 0], scales[:, 0]
+        coef_ih, scale_ih = (coefs[:, 1], scales[:, 1]) if want_ih else (None, scale)
         return _Step(
-            j_hh=_blocks(coef, w_hh, H, _CELL_GATES),
-            j_ih=_blocks(coef, w_ih, H, _CELL_GATES) if want_ih else None,
+            j_hh=_blocks(coef_hh, w_hh, H, _CELL_GATES),
+            j_ih=_blocks(coef_ih, w_ih, H, _CELL_GATES) if coef_ih is not None else None,
             scale=scale,
-            o_hh=_blocks(coef, w_hh, H, _OUT_GATE),
-            o_ih=_blocks(coef, w_ih, H, _OUT_GATE) if want_ih else None,
+            scale_ih=scale_ih,
+            o_hh=_blocks(coef_hh, w_hh, H, _OUT_GATE),
+            o_ih=_blocks(coef_ih, w_ih, H, _OUT_GATE) if coef_ih is not None else None,
             f=st.carry[t],
             p=p,
             scale_c=scale_c,
@@ -328,10 +341,10 @@ def _step(g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih:
     coef = st.coef[t] * inv  # (B, G H): the division by ||G|| folded in
     coef_hh = coef.clone()
     coef_hh[:, 2 * H :] = st.coef_hn[t] * inv  # r q_n: the n block seen from h
-    j_hh = _blocks(coef_hh, w_hh, H, range(3))
+    j_hh = _blocks(coef_hh, inp.weights_hh[l], H, range(3))
     j_hh.diagonal(dim1=-2, dim2=-1).add_(st.carry[t] * inv)  # + diag(z)
-    j_ih = _blocks(coef, w_ih, H, range(3)) if want_ih else None
-    return _Step(j_hh=j_hh, j_ih=j_ih, scale=g.ln_fro)
+    j_ih = _blocks(coef, inp.weights_ih[l], H, range(3)) if want_ih else None
+    return _Step(j_hh=j_hh, j_ih=j_ih, scale=g.ln_fro, scale_ih=g.ln_fro)
 
 
 _Blocks = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
@@ -353,9 +366,9 @@ def _through_input(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor]
     """G_t ds_t/dx_t, ``(B, H, n_in)``, and its log-scale."""
     assert step.j_ih is not None
     if step.p is None:
-        return g.h @ step.j_ih, step.scale
+        return g.h @ step.j_ih, step.scale_ih
     assert step.o_ih is not None
-    return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih), step.scale
+    return torch.bmm(step.p, step.j_ih).baddbmm_(g.h, step.o_ih), step.scale_ih
 
 
 def _combine(
@@ -417,6 +430,13 @@ def _general(
         if src in sources
     }
     input_stream = _Stream(B, T, norms, device) if "input" in sources else None
+    rows: list[tuple] = []  # an LSTM's weights with unit rows, and the rows' norms (gated_terms)
+    for l in range(L if lstm else 0):
+        (w_hh, ln_hh), (w_ih, ln_ih) = (
+            unit_rows(inp.weights_hh[l], 4),
+            unit_rows(inp.weights_ih[l], 4),
+        )
+        rows.append((w_hh, w_ih, torch.stack([ln_hh, ln_ih])))
 
     def record(l: int, lag: int, g: _Scaled) -> None:
         for src, per_layer in streams.items():
@@ -443,7 +463,8 @@ def _general(
             g = _Scaled.of(h, c, s, s_c, tiny_norms)
             record(l, lag, g)
             want_ih = l > 0 or input_stream is not None
-            inlayer[l] = vertical = (g, _step(g, steps[l], t, inp, l, want_ih))
+            step = _step(g, steps[l], t, inp, l, want_ih, rows[l] if lstm else ())
+            inlayer[l] = vertical = (g, step)
         if input_stream is not None:
             assert vertical is not None
             # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM

@@ -56,7 +56,15 @@ from .inputs import (
 from .own_forward import base_name, check_own_forward
 from .tensor_checks import check_sequence, check_state
 
-__all__ = ["GatedInputs", "GatedSteps", "gated_steps", "prepare_gated", "scaled_k", "scaled_o"]
+__all__ = [
+    "GatedInputs",
+    "GatedSteps",
+    "gated_steps",
+    "prepare_gated",
+    "scaled_c",
+    "scaled_k",
+    "scaled_o",
+]
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,9 @@ class GatedSteps:
     some unit's k is below the dtype's smallest normal number (:func:`scaled_k`).
     ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
     (``coef``'s last block) carried the same way, ``(O_rel, ln_O)`` (:func:`scaled_o`).
+    ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first
+    three blocks) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, each ``(T, B, 3 H)``
+    (:func:`scaled_c`).
     """
 
     h: torch.Tensor
@@ -183,6 +194,7 @@ class GatedSteps:
     coef_hn: torch.Tensor | None
     k_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    c_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
@@ -267,7 +279,52 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         coef_hn=None,
         k_scaled=scaled_k(k, a_o, cs),
         o_scaled=scaled_o(coef[..., 3 * H :], a_o, cs),
+        c_scaled=scaled_c(coef[..., : 3 * H], a, c_prev),
     )
+
+
+def scaled_c(
+    cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The cell gates' coefficients C = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g)] (``cell``,
+    ``coef``'s first three blocks, flushed) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, in the
+    steps and samples where an entry that is not an exact 0 (g sigma'(a_i) is where g = 0,
+    c sigma'(a_f) where c = 0, i tanh'(a_g) never) was flushed to 0; None where there is none
+    (found by counts alone: no (T, B, H) temporary unless there is one).
+
+    There, per entry, ln_C = ln |C| in float64 from the pre-activations ``a`` (T, B, 4 H) and
+    ``c_prev``, and C_rel = its sign (0 for an exact 0); elsewhere ln_C = 0 and C_rel = C. A
+    gate's derivative leaves the range past |a| ~ 87 (float32; ~708 in float64) and a product
+    of two small factors earlier: read as 0, the paths through it were dropped, and a row they
+    rule read -inf, or finite and far low where the step's scale ignored it. (A subnormal that
+    kept its digits, above tiny * DIGITLESS, is kept as it is, as every derivative's.)"""
+    H = cell.shape[-1] // 3
+    a_i, a_f, a_g = a[..., :H], a[..., H : 2 * H], a[..., 2 * H : 3 * H]
+    # the exact zeros are among the zeros of C: no more zeros than they, none flushed
+    exact_zeros = 2 * c_prev.numel() - int(torch.count_nonzero(a_g) + torch.count_nonzero(c_prev))
+    if cell.numel() - int(torch.count_nonzero(cell)) == exact_zeros:  # (tanh(a_g) = 0 iff a_g = 0)
+        return None
+    zero = torch.cat([a_g == 0, c_prev == 0, torch.zeros_like(a_g, dtype=torch.bool)], dim=-1)
+    rows = ((cell == 0) & ~zero).any(dim=-1).nonzero(as_tuple=True)
+    ai, af, ag = (v[rows].double() for v in (a_i, a_f, a_g))
+    cp = c_prev[rows].double()
+    lsig = torch.nn.functional.logsigmoid
+    g = torch.tanh(ag)
+    ln_dtanh = (math.log(4) - 2 * ag.abs()) - 2 * torch.log1p(torch.exp(-2 * ag.abs()))
+    ln_c = torch.cat(
+        [
+            torch.log(g.abs()) + lsig(ai) + lsig(-ai),
+            torch.log(cp.abs()) + lsig(af) + lsig(-af),
+            lsig(ai) + ln_dtanh,
+        ],
+        dim=-1,
+    )
+    rel = torch.cat([torch.sign(g), torch.sign(cp), torch.ones_like(g)], dim=-1)
+    c_rel = cell.clone()
+    c_rel[rows] = rel.to(cell.dtype)
+    ln_full = torch.zeros(cell.shape, dtype=torch.float64, device=cell.device)
+    ln_full[rows] = torch.where(rel != 0, ln_c, 0.0)  # an exact 0: rel 0, ln 0
+    return c_rel, ln_full
 
 
 def scaled_k(

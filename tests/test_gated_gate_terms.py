@@ -1,0 +1,136 @@
+"""The terms of an LSTM step weighed by what they meet (helper 467), against the 120-digit
+reference of tests/test_gated_saturation.py: an idle unit beside an output gate shut past the
+dtype's range, and gate derivatives past the range carried (gated_forward.scaled_c).
+
+An idle unit (its g gate's weights and biases 0 and c0 = 0, as pruning leaves it) has c = 0 at
+every step: its C = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g)] meets rows of W that are 0 or
+is 0 itself, and its O = tanh(c') sigma'(a_o) is 0, but its k = o tanh'(c') ~ 0.5 is not. The
+step's products took the scale of p = G_h diag(k) + G_c's largest column, which it held, and
+the other unit's terms, 10^-65 (a_o = -150) below it, went out of float32's range: rows -inf
+or off. Now each term is weighed by its coefficient and its row of W (core/gated_terms.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from test_gated_saturation import exact_rows
+from torch import nn
+
+import vanishlab as vl
+
+SOURCES = ("state", "input", "state_h", "state_c")
+H = 2
+
+
+def _idle_lstm(dtype: torch.dtype, layers: int, idle: int, a_o: float):
+    """An LSTM(2, 2) whose layer ``idle`` has unit 1 idle and unit 0's o gate at ``a_o``: from
+    its bias, or, in layer 0, from the input, for sample 0 only (sample 1's a_o ~ a_o / 100,
+    an ordinary one beside it); c0 = 3 for unit 0 of every layer."""
+    torch.manual_seed(4)
+    m = nn.LSTM(2, H, layers).to(dtype)
+    x = torch.randn(8, 2, 2, dtype=dtype)
+    with torch.no_grad():
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(m, f"{kind}_l{idle}")[2 * H + 1] = 0.0  # the g block's unit 1
+        o = 3 * H  # the o block's unit 0
+        if idle == 0:
+            m.weight_ih_l0[o] = torch.tensor([a_o, 0.0])
+            m.weight_hh_l0[o] = 0.0
+            m.bias_ih_l0[o] = m.bias_hh_l0[o] = 0.0
+            x[:, 0, 0], x[:, 1, 0] = 1.0, 0.01
+        else:
+            getattr(m, f"bias_ih_l{idle}")[o] = a_o
+            getattr(m, f"bias_hh_l{idle}")[o] = 0.0
+    c0 = torch.zeros(layers, 2, H, dtype=dtype)
+    c0[:, :, 0] = 3.0
+    return m, x, (torch.randn(layers, 2, H, dtype=dtype), c0)
+
+
+def _worst(m: nn.LSTM, x: torch.Tensor, h0: tuple) -> float:
+    """The largest log10 difference from the reference over every row, norm and sample (inf
+    where one side is -inf and the other not)."""
+    frame = vl.jacobian_norms(m, x, h0, sources=SOURCES)
+    worst = 0.0
+    for b in range(x.shape[1]):
+        want = exact_rows(copy.deepcopy(m), x[:, b : b + 1], tuple(v[:, b : b + 1] for v in h0))
+        got = frame[frame["sample"] == b]
+        assert len(got) == len(want)
+        for r in got.itertuples(index=False):
+            key = (r.source, None if r.source == "input" else int(r.layer), int(r.lag))
+            for e, w in zip((r.log10_fro, r.log10_spec), want[key], strict=True):
+                if key[0] != "state_c" or key[2] > 0:  # dy/dc_{T-1} = 0: nothing reads it
+                    assert math.isfinite(w), key
+                worst = max(worst, 0.0 if e == w else abs(e - w))
+    return worst
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a_o", "tol"),
+    [
+        # before: rows -inf where the reference reads ~10^-65 (float32), ~10^-347 (float64)
+        (torch.float32, -150.0, 1e-4),  # measured <= 5.5e-6
+        (torch.float64, -800.0, 1e-10),  # measured <= 6.9e-13
+        # before: finite and 0.017 (one layer) to 0.23 (idle in the middle) orders off
+        (torch.float32, -100.0, 1e-4),  # measured <= 2.8e-6
+    ],
+)
+@pytest.mark.parametrize(("layers", "idle"), [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)])
+def test_an_idle_unit_beside_a_shut_output_gate(dtype, a_o, tol, layers, idle):
+    # layer 0's cases hold an ordinary sample (1) beside the saturated one (0): its a_o ~
+    # a_o / 100, and its rows exact too
+    assert _worst(*_idle_lstm(dtype, layers, idle, a_o)) <= tol
+
+
+def _past_the_range(dtype: torch.dtype, layers: int, a: float) -> tuple:
+    """An LSTM(2, 2) whose gates i, f and o are at +``a`` and g at +``a`` / 2 in every layer:
+    i, f, o and g ~ 1, every gate's derivative below the dtype's range (sigma'(a) ~ e^-a,
+    tanh'(a / 2) ~ 4 e^-a), so each step's C and O are ~e^-a, k ~ 1 (c' ~ 1 a step)."""
+    torch.manual_seed(7)
+    m = nn.LSTM(2, H, layers).to(dtype)
+    with torch.no_grad():
+        for l in range(layers):
+            getattr(m, f"bias_ih_l{l}").copy_(
+                torch.tensor([a, a, a, a, a / 2, a / 2, a, a], dtype=dtype)
+            )
+            getattr(m, f"bias_hh_l{l}").zero_()
+    x = torch.randn(6, 2, 2, dtype=dtype)
+    return m, x, (torch.randn(layers, 2, H, dtype=dtype), torch.zeros(layers, 2, H, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a", "tol"), [(torch.float32, 95.0, 1e-4), (torch.float64, 720.0, 1e-10)]
+)
+@pytest.mark.parametrize("layers", [1, 2])
+def test_gate_derivatives_past_the_range_are_carried(dtype, a, tol, layers):
+    # dh'/dh = (k C + O) W_hh and dh'/dx likewise: C was read as 0, and O's carried exponent
+    # (scaled_o) was weighed against p's largest column (k ~ 1), not against what it meets.
+    # Before: one layer's input rows -inf (float32 10^-45.43 at lag 5; float64 10^-315.87),
+    # two layers' rows -inf or finite and up to 38.1 orders off (float32). Now <= 6e-6
+    # (float32), <= 1.2e-13 (float64); three layers and a = 120 / 1000 alike (measured)
+    assert _worst(*_past_the_range(dtype, layers, a)) <= tol
+
+
+def test_the_hunts_seed_8892_rows_below_float64s_range_read_their_value():
+    # tests/test_oracle_hunt_s68.py's LSTM case of seed 8892 (weights x20, inputs x100, c0
+    # ~ 50 N(0, 1), T = 2): two input rows lie below float64's range, through a cell gate's
+    # derivative below it (C of ~10^-306 and less). Its float64 oracle reads -inf there, and
+    # so did vanishlab (C read as 0; weighing terms without C's exponent read them 930
+    # orders low instead). The 120-digit reference: 10^-573.96945927685 (sample 0, lag 0)
+    # and 10^-750.96865448089 (sample 1, lag 1); now within 1e-12 of it.
+    torch.manual_seed(8892)
+    m = nn.LSTM(3, 2, 1).to(torch.float64)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(20)
+    x = 100 * torch.randn(2, 2, 3, dtype=torch.float64)
+    h0 = (torch.randn(1, 2, 2, dtype=torch.float64), 50 * torch.randn(1, 2, 2, dtype=torch.float64))
+    got = vl.jacobian_log_norms(m, x, h0)
+    for b, lag in ((0, 0), (1, 1)):
+        want = exact_rows(copy.deepcopy(m), x[:, b : b + 1], tuple(v[:, b : b + 1] for v in h0))
+        for norm in ("fro", "spec"):
+            value = float(getattr(got, f"input_{norm}")[b, lag])
+            assert abs(value - want[("input", None, lag)][norm == "spec"]) <= 1e-12, (b, value)
