@@ -134,3 +134,28 @@ def test_the_hunts_seed_8892_rows_below_float64s_range_read_their_value():
         for norm in ("fro", "spec"):
             value = float(getattr(got, f"input_{norm}")[b, lag])
             assert abs(value - want[("input", None, lag)][norm == "spec"]) <= 1e-12, (b, value)
+
+
+def _forget_shut(dtype: torch.dtype, layers: int, a_f: float) -> tuple:
+    """An LSTM(2, 2) whose forget gates are at ``a_f`` in every layer (f = sigma(a_f) below the
+    dtype's range), c0 ~ N(0, 1)."""
+    torch.manual_seed(5)
+    m = nn.LSTM(2, H, layers).to(dtype)
+    with torch.no_grad():
+        for l in range(layers):
+            getattr(m, f"bias_ih_l{l}")[H : 2 * H] = a_f
+            getattr(m, f"bias_hh_l{l}")[H : 2 * H] = 0.0
+    x = torch.randn(6, 2, 2, dtype=dtype)
+    return m, x, (torch.randn(layers, 2, H, dtype=dtype), torch.randn(layers, 2, H, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a_f", "tol"), [(torch.float32, -100.0, 1e-4), (torch.float64, -800.0, 1e-10)]
+)
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_forget_gate_past_the_range_is_carried(dtype, a_f, tol, layers):
+    # Every path from c_t passes through f (d y / d c_t = (G_h k + G_c) f): f was flushed to
+    # 0, and the state_c rows past lag 0 read -inf where the reference reads 10^-48.5
+    # (float32) and 10^-352.4 (float64), 6 rows a layer. Now ln f = ln sigma(a_f) is carried
+    # (gated_forward.scaled_f): <= 2e-6 (float32), <= 1.2e-13 (float64)
+    assert _worst(*_forget_shut(dtype, layers, a_f)) <= tol

@@ -218,3 +218,18 @@ def test_fast_path_hands_over_where_a_cell_gates_coefficient_is_carried() -> Non
     cell = plain.coef[..., :6]
     harmless = dataclasses.replace(plain, c_scaled=(cell, torch.zeros(cell.shape, dtype=F64)))
     assert gated_one_layer.one_layer_norms(inp, harmless, *args) is None
+
+
+def test_fast_path_hands_over_where_a_forget_gate_is_carried() -> None:
+    """As a carried C: a forget gate below the range is carried as ln f by the general path
+    only (gated_forward.scaled_f); the fast path hands the call over (here the same steps
+    with a harmless f_scaled, which its own checks would pass)."""
+    torch.manual_seed(0)
+    mod = nn.LSTM(3, 2)
+    inp = gated_forward.prepare_gated(mod, torch.randn(20, 1, 3))
+    plain = gated_forward.gated_steps(inp)[0]
+    assert plain.f_scaled is None
+    args = (("fro", "spec"), ("state", "state_c"))
+    assert gated_one_layer.one_layer_norms(inp, plain, *args) is not None
+    harmless = dataclasses.replace(plain, f_scaled=plain.carry.double().log())
+    assert gated_one_layer.one_layer_norms(inp, harmless, *args) is None

@@ -269,8 +269,9 @@ class _Step:
     H) each), ``j_ih`` = C W_ih and ``o_ih`` = O W_ih, with W's rows at norm 1 and each
     coefficient weighed by its term's bound (:mod:`~vanishlab.core.gated_terms`: C's and O's
     carried exponents, p's column or G_h, its row's norm), so that p j_hh + G_h o_hh is G
-    ds'/dh at log-scale ``scale`` and p j_ih + G_h o_ih G ds'/dx at ``scale_ih``; ``f`` (B, H):
-    G ds'/ds = [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)]. The ``*_ih`` blocks
+    ds'/dh at log-scale ``scale`` and p j_ih + G_h o_ih G ds'/dx at ``scale_ih``; ``ln_f`` (B,
+    H) float64, ln f (carried where f is below the range: gated_forward.scaled_f): G ds'/ds =
+    [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)]. The ``*_ih`` blocks
     are None when no one needs them. For a GRU, both scales are G's ln ||G||_F.
     """
 
@@ -280,7 +281,7 @@ class _Step:
     scale_ih: torch.Tensor
     o_hh: torch.Tensor | None = None
     o_ih: torch.Tensor | None = None
-    f: torch.Tensor | None = None
+    ln_f: torch.Tensor | None = None
     p: torch.Tensor | None = None
     scale_c: torch.Tensor | None = None
 
@@ -333,7 +334,7 @@ def _step(
             scale_ih=scale_ih,
             o_hh=_blocks(coef_hh, w_hh, H, _OUT_GATE),
             o_ih=_blocks(coef_ih, w_ih, H, _OUT_GATE) if coef_ih is not None else None,
-            f=st.carry[t],
+            ln_f=st.f_scaled[t] if st.f_scaled is not None else st.carry[t].double().log(),
             p=p,
             scale_c=scale_c,
         )
@@ -354,12 +355,12 @@ def _in_layer(g: _Scaled, step: _Step) -> _Blocks:
     """G_{t-1} = G_t ds_t/ds_{t-1} as (h, its log-scale, c, its log-scale); c None (GRU)."""
     if step.p is None:
         return g.h @ step.j_hh, step.scale, None, None
-    assert step.o_hh is not None and step.f is not None and step.scale_c is not None
+    assert step.o_hh is not None and step.ln_f is not None and step.scale_c is not None
     h = torch.bmm(step.p, step.j_hh).baddbmm_(g.h, step.o_hh)
     # G_c's columns: p's, each at its scale times f_j (f's exponent joins the column's: a
     # product p f in the dtype could leave its range). p itself is the c block from here
     # on (its one use before, the vertical term, is done).
-    return h, step.scale, step.p, step.scale_c + torch.log(step.f.to(torch.float64))
+    return h, step.scale, step.p, step.scale_c + step.ln_f
 
 
 def _through_input(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor]:

@@ -62,6 +62,7 @@ __all__ = [
     "gated_steps",
     "prepare_gated",
     "scaled_c",
+    "scaled_f",
     "scaled_k",
     "scaled_o",
 ]
@@ -183,7 +184,8 @@ class GatedSteps:
     (``coef``'s last block) carried the same way, ``(O_rel, ln_O)`` (:func:`scaled_o`).
     ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first
     three blocks) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, each ``(T, B, 3 H)``
-    (:func:`scaled_c`).
+    (:func:`scaled_c`). ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64,
+    where some f is below the range (:func:`scaled_f`).
     """
 
     h: torch.Tensor
@@ -195,6 +197,7 @@ class GatedSteps:
     k_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     c_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    f_scaled: torch.Tensor | None = None
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
@@ -280,7 +283,19 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         k_scaled=scaled_k(k, a_o, cs),
         o_scaled=scaled_o(coef[..., 3 * H :], a_o, cs),
         c_scaled=scaled_c(coef[..., : 3 * H], a, c_prev),
+        f_scaled=scaled_f(f, a_f),
     )
+
+
+def scaled_f(f: torch.Tensor, a_f: torch.Tensor) -> torch.Tensor | None:
+    """ln f = ln sigma(a_f), ``(T, B, H)`` float64, where some forget gate f (flushed) is below
+    the smallest normal number (a_f below ~-87 in float32, ~-708 in float64); None where none
+    is (one reduction). Every path from c to what follows passes through f (dc'/dc = diag(f),
+    dh'/dc = k f): read as 0, the rows d y / d c_t behind it read -inf where they are finite
+    (a float32 LSTM at a_f = -100: 10^-48.5)."""
+    if bool(f.amin() >= torch.finfo(f.dtype).tiny):  # (f > 0: no |f| needed)
+        return None
+    return torch.nn.functional.logsigmoid(a_f.double())
 
 
 def scaled_c(
