@@ -89,9 +89,9 @@ def _row(mod: nn.Module, row: str) -> float:
 # Each one coefficient of a step, a product of two normal numbers that rounds to a float32
 # subnormal with a few bits: sigma(-60) tanh'(16) = 8.7e-27 * 5.1e-14 = 4.4e-40 (i g', and r q_n
 # with z = sigma(-100) = 0), (1 - sigma(60)) tanh'(16) the same (q_n). Every other path is 0, so
-# the row is that coefficient.
+# the row is that coefficient. (An LSTM's i g' is carried as exp(ln_C) C_rel since helper 467,
+# gated_forward.scaled_c: its row reads its value, below.)
 ONE_COEFFICIENT = {
-    "lstm coef i g'": (_lstm((-60.0, -100.0, 16.0, 30.0), (0.0, 0.0, 1.0, 0.0)), "state"),
     "gru coef_hn r q_n": (_gru((-60.0, -100.0, 16.0), w_hn=1.0), "state"),
     "gru coef q_n": (_gru((0.0, 60.0, 16.0), w_in=1.0), "input"),
 }
@@ -105,6 +105,20 @@ def test_each_coefficient_below_tiny_over_8_reads_exactly_zero(case: str) -> Non
     (``coef_hn``) passed, reading 10^-39.4 from a 4.4e-40 with 10 bits, finite and unflagged."""
     mod, row = ONE_COEFFICIENT[case]
     assert _row(mod, row) == -math.inf
+
+
+def test_an_lstm_cell_coefficient_below_tiny_over_8_reads_its_value() -> None:
+    """The LSTM's case of the rule above: i g' = sigma(-60) tanh'(19) = 1.1e-42 (about 10
+    bits in float32), the one path to the state_h row at lag 1 (c0 = 0, W_hh only on g). It
+    read 0 (-inf) while an entry of C below the range was flushed; C's exponent is now
+    carried (gated_forward.scaled_c), and the row is the 120-digit reference's
+    10^-41.958799235191 (tests/test_gated_saturation.py; measured within 5e-14). Skipping the
+    flush of the coefficients kept the subnormal, uncarried: 2.0e-4 off (at tanh'(16), 4.4e-40
+    with 18 bits, only 1.8e-7 off: too close to tell)."""
+    mod = _lstm((-60.0, 0.0, 19.0, 30.0), (0.0, 0.0, 1.0, 0.0))
+    x, zero = torch.zeros(2, 1, 1), torch.zeros(1, 1, 1)
+    got = vl.jacobian_log_norms(mod, x, (zero, zero), sources=("state_h",))
+    assert float(got.state_h_fro[0, 0, 1]) == pytest.approx(-41.958799235191, abs=1e-6)
 
 
 def test_a_coefficient_at_float32s_least_normal_is_read_as_it_is() -> None:
