@@ -201,35 +201,28 @@ def test_fast_path_hands_over_where_k_is_below_the_dtypes_range(monkeypatch) -> 
         assert torch.equal(getattr(res, field), getattr(want, field)), field
 
 
-def test_fast_path_hands_over_where_a_cell_gates_coefficient_is_carried() -> None:
-    """A cell gate's coefficient C below the dtype's range is carried as exp(ln_C) C_rel by
-    the general path only (gated_forward.scaled_c): the fast path, which reads C as it is,
-    hands such a call over before it measures anything, as with a carried k. Here its own
-    checks would pass (the same steps with a harmless c_scaled); a call with C past the range
-    that the fast path would measure wrong trips its own checks first (G_h falls below them
-    before the paths through C come to rule it), so the hand-over is checked by itself."""
+@pytest.mark.parametrize("carried", ["c_scaled", "f_scaled"])
+def test_fast_path_hands_over_where_a_cell_gates_coefficient_or_forget_gate_is_carried(
+    carried: str,
+) -> None:
+    """A cell gate's coefficient C, or a forget gate f, below the dtype's range is carried (as
+    exp(ln_C) C_rel, as ln f) by the general path only (gated_forward.scaled_c, scaled_f): the
+    fast path, which reads C and f as they are, hands such a call over before it measures
+    anything, as with a carried k. Here its own checks would pass (the same steps with a
+    harmless c_scaled or f_scaled); a call with C past the range that the fast path would
+    measure wrong trips its own checks first (G_h falls below them before the paths through C
+    come to rule it), so the hand-over is checked by itself."""
     torch.manual_seed(0)
     mod = nn.LSTM(3, 2)
     inp = gated_forward.prepare_gated(mod, torch.randn(20, 1, 3))
     plain = gated_forward.gated_steps(inp)[0]
-    assert plain.c_scaled is None
+    assert plain.c_scaled is None and plain.f_scaled is None
     args = (("fro", "spec"), ("state", "state_c"))
     assert gated_one_layer.one_layer_norms(inp, plain, *args) is not None
     cell = plain.coef[..., :6]
-    harmless = dataclasses.replace(plain, c_scaled=(cell, torch.zeros(cell.shape, dtype=F64)))
-    assert gated_one_layer.one_layer_norms(inp, harmless, *args) is None
-
-
-def test_fast_path_hands_over_where_a_forget_gate_is_carried() -> None:
-    """As a carried C: a forget gate below the range is carried as ln f by the general path
-    only (gated_forward.scaled_f); the fast path hands the call over (here the same steps
-    with a harmless f_scaled, which its own checks would pass)."""
-    torch.manual_seed(0)
-    mod = nn.LSTM(3, 2)
-    inp = gated_forward.prepare_gated(mod, torch.randn(20, 1, 3))
-    plain = gated_forward.gated_steps(inp)[0]
-    assert plain.f_scaled is None
-    args = (("fro", "spec"), ("state", "state_c"))
-    assert gated_one_layer.one_layer_norms(inp, plain, *args) is not None
-    harmless = dataclasses.replace(plain, f_scaled=plain.carry.double().log())
-    assert gated_one_layer.one_layer_norms(inp, harmless, *args) is None
+    harmless = {
+        "c_scaled": (cell, torch.zeros(cell.shape, dtype=F64)),
+        "f_scaled": plain.carry.double().log(),
+    }[carried]
+    steps = dataclasses.replace(plain, **{carried: harmless})
+    assert gated_one_layer.one_layer_norms(inp, steps, *args) is None
