@@ -186,7 +186,7 @@ class _WrapperRawDropout(nn.Module):
         raw = module.weight_hh_l0
         del module.weight_hh_l0
         self.weight_hh_l0_raw = nn.Parameter(raw.detach().clone())
-        module.weight_hh_l0 = raw.detach().clone()
+        module.weight_hh_l0 = raw.clone()  # as fastai's: a clone with a grad_fn, no detach
 
     def forward(self, x: torch.Tensor) -> object:
         raw = self.weight_hh_l0_raw
@@ -215,3 +215,60 @@ def test_a_weight_computed_by_code_vanishlab_does_not_run_is_said(kind: str) -> 
         vl.lyapunov_spectrum(wrapped.module, x, k=1)
     wrapped.module.weight_hh_l0 = wrapped.weight_hh_l0_raw.detach()  # the advice: silent
     vl.jacobian_norms(wrapped.module, x)
+
+
+def _with_weight_hh(module: nn.Module, weight: torch.Tensor) -> nn.Module:
+    """``module`` with its ``weight_hh_l0`` parameter replaced by the tensor ``weight``."""
+    del module.weight_hh_l0
+    module.weight_hh_l0 = weight
+    return module
+
+
+@pytest.mark.parametrize("kind", sorted(_KINDS))
+@pytest.mark.parametrize("form", ["p[:]", "p.T.T", "fastai fresh", "fastai after eval forward"])
+def test_a_parameter_s_values_are_measured_in_silence(kind: str, form: str) -> None:
+    """A weight that holds a parameter's current values is no computed weight: a view of one
+    (README: views are read), or a clone equal to it (fastai's WeightDropout leaves
+    ``weight_hh_l0`` = ``raw.clone()`` when built and after each forward in evaluation mode,
+    the weight to measure). All four warned ("computed by code vanishlab does not run ...
+    the last forward's dropout draw"), a crash under ``-W error``; they are measured, the
+    same rows as the plain module, and silent."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 3)
+    plain = _KINDS[kind](3, 4)
+    expected = vl.jacobian_norms(plain, x)
+    twin = _KINDS[kind](3, 4)
+    twin.load_state_dict(plain.state_dict())
+    p = twin.weight_hh_l0
+    if form.startswith("fastai"):
+        wrapped = _WrapperRawDropout(twin)
+        if form.endswith("forward"):
+            wrapped.eval()
+            wrapped(x)  # in grad mode: weight_hh_l0 = raw.clone(), a CloneBackward0
+        module = wrapped.module
+    else:
+        module = _with_weight_hh(twin, p[:] if form == "p[:]" else p.T.T)
+        module.kept = p  # the parameter, kept alive by the model (tied elsewhere)
+    assert module.weight_hh_l0.grad_fn is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert vl.jacobian_norms(module, x).equals(expected)
+
+
+def test_the_computed_weight_warning_names_several_in_one_sentence() -> None:
+    """A hypernetwork's weights (each computed, none a parameter's values) are said in one
+    warning, its verb plural ("weight_ih_l0, weight_hh_l0 is no parameter" before), and the
+    advice names the module's attribute it writes (``module.weight_ih_l0 = ...``)."""
+    torch.manual_seed(0)
+    module, hyper = nn.RNN(3, 4), nn.Linear(2, 28)
+    made = hyper(torch.randn(2))
+    _with_weight_hh(module, made[12:].view(4, 4))
+    del module.weight_ih_l0
+    module.weight_ih_l0 = made[:12].view(4, 3)
+    said = r"the RNN's weight_ih_l0, weight_hh_l0 are no parameters but tensors computed by code"
+    with pytest.warns(UserWarning, match=said) as caught:
+        vl.jacobian_norms(module, torch.randn(5, 1, 3))
+    (warning,) = caught
+    assert "measured as they are now" in str(warning.message)
+    assert "(module.weight_ih_l0 = wrapper.weight_ih_l0_raw.detach())" in str(warning.message)
+    assert warning.filename == __file__  # the user's line

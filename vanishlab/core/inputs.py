@@ -200,8 +200,11 @@ def _warn_computed_elsewhere(module: nn.Module, name: str, weights: dict[str, An
     """Say (a ``UserWarning``) which weights are tensors that code vanishlab does not run
     computed (they have a ``grad_fn``) and left on the module, where no hook, parametrization
     or raw weight of a wrapper's (:func:`module_weight`) computes them: as fastai's
-    ``WeightDropout`` leaves its module, whose raw weight is the wrapper's own. They are
-    measured as they are: the last forward's (a dropout draw, after one in training mode)."""
+    ``WeightDropout`` leaves its module after a training forward (its raw weight is the
+    wrapper's own), or a hypernetwork. They are measured as they are. A view of a parameter
+    (``p[:]``, ``p.T``) and a tensor equal to the one parameter it was computed from in one
+    step (``p.clone()``: fastai's weight before any forward and after one in evaluation mode)
+    are that parameter's values: silent (:func:`_a_parameter_s_values`)."""
     from torch.nn.utils.parametrize import is_parametrized
 
     computed = [
@@ -209,21 +212,40 @@ def _warn_computed_elsewhere(module: nn.Module, name: str, weights: dict[str, An
         for wname, value in weights.items()
         if not isinstance(value, nn.Parameter)
         and value.grad_fn is not None
+        and not _a_parameter_s_values(value)
         and _weight_hook(module, wname) is None
         and not is_parametrized(module, wname)
         and _raw_weight(module, wname) is None
     ]
     if computed:
-        these = ", ".join(computed)
+        these, first = ", ".join(computed), computed[0]
+        several = len(computed) > 1
+        are = "are no parameters but tensors" if several else "is no parameter but a tensor"
+        as_is = "as they are" if several else "as it is"
         warnings.warn(
-            f"the {name}'s {these} is no parameter but a tensor computed by code vanishlab does "
-            f"not run (grad_fn {type(weights[computed[0]].grad_fn).__name__}): measured as it "
-            "is now, as the last forward left it. A weight-drop wrapper's is that forward's "
-            f"dropout draw: to measure its raw weight, write it in first ({computed[0]} = "
-            f"wrapper.{computed[0]}_raw.detach())",
+            f"the {name}'s {these} {are} computed by code vanishlab does not run (grad_fn "
+            f"{type(weights[first].grad_fn).__name__}): measured {as_is} now. After a "
+            "weight-drop wrapper's training forward (fastai's WeightDropout) that is its dropout "
+            f"draw: to measure the raw weight, write it in first (module.{first} = "
+            f"wrapper.{first}{DROPPED_RAW}.detach())",
             UserWarning,
             stacklevel=caller_level(),
         )
+
+
+def _a_parameter_s_values(value: torch.Tensor) -> bool:
+    """Whether ``value`` holds a parameter's current values as they are: a view of one (its
+    ``_base``), or a tensor equal to the one leaf its ``grad_fn`` computed it from (a clone)."""
+    if value._is_view() and isinstance(value._base, nn.Parameter):
+        return True
+    sources = [f for f, _ in value.grad_fn.next_functions if f is not None]
+    leaf = getattr(sources[0], "variable", None) if len(sources) == 1 else None
+    return (
+        isinstance(leaf, torch.Tensor)
+        and leaf.shape == value.shape
+        and leaf.dtype == value.dtype
+        and torch.equal(leaf.detach(), value.detach())
+    )
 
 
 DROPPED_RAW = "_raw"
