@@ -59,7 +59,13 @@ from .gate_memory import gate_memory_steps
 from .measure import cell_id, check_probe_fits, module_config
 from .monitor_dir import check_earlier, moved_refused, moved_steps, new_manifest
 from .monitor_measure import measure_step
-from .monitored import check_same_module, clone_tensors, find_module, tensor_digest
+from .monitored import (
+    check_same_module,
+    clone_tensors,
+    find_module,
+    raw_weights_in,
+    tensor_digest,
+)
 from .step_args import chance_number, check_loss, loss_number
 from .step_order import STEP_MAX, check_not_back, check_recorded_step_weights, none_recorded
 
@@ -136,7 +142,8 @@ class JacobianMonitor:
         # A probe (or h0) the engine refuses, or one whose measurement cannot fit in memory,
         # is refused now, not at the first recorded step (after a training step's work).
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
-        inp = prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
+        with raw_weights_in(module, self.module):  # fastai's WeightDropout's raw weight
+            inp = prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
         check_probe_fits(self.module, inp.seq_len, inp.batch)
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
@@ -343,15 +350,17 @@ class JacobianMonitor:
             return None
         check_not_back(n, self._recorded_here, self.out, self.out_flag)
         start = time.perf_counter()
-        frame, status, reason, failure, lyap = measure_step(
-            self.module,
-            self.probe,
-            self.h0,
-            config,
-            cid,
-            lyapunov=self.lyapunov,
-            out_flag=self.out_flag,
-        )
+        with raw_weights_in(self._model, self.module):  # not its training forward's draw
+            frame, status, reason, failure, lyap = measure_step(
+                self.module,
+                self.probe,
+                self.h0,
+                config,
+                cid,
+                lyapunov=self.lyapunov,
+                out_flag=self.out_flag,
+            )
+            fingerprint = weights_fingerprint(self.module)
         steps = np.full(len(frame), n, dtype=np.int64)
         frame.insert(frame.columns.get_loc("cell_id") + 1, MONITOR_STEP, steps)
         elapsed = time.perf_counter() - start
@@ -364,7 +373,7 @@ class JacobianMonitor:
             "weights_sha256": weights,
             # vl.load_results of this step's shard alone gives it to the rows (frame.attrs), as
             # jacobian_norms does: check_pascanu then refuses them beside other weights
-            "weights_fingerprint": weights_fingerprint(self.module),
+            "weights_fingerprint": fingerprint,
             # this step's: the biases change in training (the page reads the last step's)
             "gate_memory_steps": json_number(gate_memory_steps(self.module)),
         }

@@ -1,19 +1,22 @@
 """The module and probe a monitor follows: its one recurrent module (and the check, at each
 recorded step, that it is still the model's, with the architecture it opened on), copies and
-digests of tensors, and a parameter that training made inf or NaN (a failed step, and its
-kind)."""
+digests of tensors, a parameter that training made inf or NaN (a failed step, and its
+kind), and a weight-drop wrapper's raw weight written into its module while a step is measured
+(fastai's ``WeightDropout``, whose module cannot see it)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..core.inputs import forward_weights
+from ..core.inputs import DROPPED_RAW, forward_weights
 from ..core.tensor_checks import check_finite
 from ..core.wrapped import where_it_is
 from ..errors import VanishlabError
@@ -26,6 +29,7 @@ __all__ = [
     "failure_kind",
     "find_module",
     "non_finite_parameter",
+    "raw_weights_in",
     "tensor_digest",
 ]
 
@@ -70,6 +74,38 @@ def find_module(model: nn.Module) -> nn.RNNBase:
     raise ValueError(
         f"{type(model).__name__} contains several recurrent modules ({names}): pass one"
     )
+
+
+@contextlib.contextmanager
+def raw_weights_in(model: nn.Module, module: nn.RNNBase) -> Iterator[None]:
+    """Within: ``module``'s weights that a weight-drop wrapper in ``model`` holds the raw weight
+    of (fastai's ``WeightDropout``: its own parameter ``weight_hh_l0_raw``, its ``.module``'s
+    ``weight_hh_l0`` a plain tensor it sets to dropout(raw) in each forward) are that raw weight,
+    the evaluation-mode one, detached; the module's tensors as they were come back on exit.
+
+    The module alone cannot see the wrapper (:func:`vanishlab.core.inputs.module_weight` reads
+    the raw weight a wrapper leaves on the module, AWD-LSTM's); a monitor holds the model, and
+    measured each step's dropout draw instead, with a UserWarning at every step."""
+    written: dict[str, torch.Tensor] = {}
+    uses = set(getattr(module, "_flat_weights_names", ()))
+    for wrapper in model.modules():
+        if getattr(wrapper, "module", None) is not module:
+            continue
+        for raw_name, raw in wrapper._parameters.items():
+            name = raw_name.removesuffix(DROPPED_RAW)
+            if raw is None or name == raw_name or name not in uses or name in written:
+                continue
+            if name in module._parameters or not isinstance(
+                module.__dict__.get(name), torch.Tensor
+            ):
+                continue  # a parameter (or parametrized) of the module's own: read as it is
+            written[name] = module.__dict__[name]
+            setattr(module, name, raw.detach())
+    try:
+        yield
+    finally:
+        for name, value in written.items():
+            setattr(module, name, value)
 
 
 def tensor_digest(*tensors: Any) -> str:
