@@ -305,3 +305,23 @@ def test_a_monitor_measures_the_raw_weight_of_a_wrapper_it_was_given(kind: str, 
     assert last["log10_fro_mean"].to_numpy() == pytest.approx(means, abs=1e-12)
     assert [str(w.message) for w in said] == []
     assert wrapped.module.weight_hh_l0 is drawn  # the module's tensor left as it was
+
+
+def test_a_plain_weight_left_behind_by_double_is_told_apart() -> None:
+    """``module.double()`` converts parameters, not fastai's plain ``weight_hh_l0`` (its clone
+    of the raw weight until the wrapper's next forward): the refusal advised "convert the whole
+    module with module.float() or module.double()", which the user had just done. It says what
+    .double() leaves behind and what converts it now; after the wrapper's forward it measures."""
+    torch.manual_seed(0)
+    wrapped = _WrapperRawDropout(nn.LSTM(3, 4)).double()
+    x = torch.randn(5, 1, 3, dtype=torch.float64)
+    said = (
+        r"the LSTM's weight_hh_l0 \(no parameter\) is torch.float32 on cpu, but its weight_ih_l0"
+        r" is torch.float64 on cpu: module.float\(\), module.double\(\) and .to\(\) leave a "
+        r"tensor that is no parameter as it is: convert it too \(module.weight_hh_l0 = "
+    )
+    with pytest.raises(TypeError, match=said):
+        vl.jacobian_norms(wrapped.module, x)
+    wrapped.eval()
+    wrapped(x)
+    vl.jacobian_norms(wrapped.module, x)

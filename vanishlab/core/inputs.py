@@ -381,17 +381,29 @@ def check_float_module(module: nn.Module, name: str, inputs: str | None = None) 
         )
     params = dict(module.named_parameters())
     # Then the weights that are no parameter, which escaped these checks (NaN norms).
-    others = {f"{wname} (no parameter)": v for wname, v in weights.items() if wname not in params}
+    others = {wname: v for wname, v in weights.items() if wname not in params}
     for pname, param in [*params.items(), *others.items()]:
-        what = f"the {name}'s {'parameter ' if pname in params else ''}{pname}"
+        plain = pname not in params
+        what = (
+            f"the {name}'s {pname} (no parameter)" if plain else f"the {name}'s parameter {pname}"
+        )
         if param.is_meta:
             raise _on_meta(what)
         check_dense(param, what)  # a sparse one failed inside torch's kernels (NaN checks)
         if param.dtype != w0.dtype or param.device != w0.device:
+            # module.double() and .to() convert parameters and buffers, not a plain tensor
+            # (fastai's WeightDropout's weight before its first forward after .double())
+            fix = (
+                "module.float(), module.double() and .to() leave a tensor that is no parameter "
+                f"as it is: convert it too (module.{pname} = module.{pname}.to(module."
+                "weight_ih_l0)), or run the forward of the wrapper that sets it"
+                if plain
+                else "convert the whole module with module.float() or module.double() (and "
+                ".to(device))"
+            )
             raise TypeError(
                 f"{what} is {param.dtype} on {param.device}, but its weight_ih_l0 is "
-                f"{w0.dtype} on {w0.device}: convert the whole module with module.float() or "
-                "module.double() (and .to(device))"
+                f"{w0.dtype} on {w0.device}: {fix}"
             )
         check_finite(param.detach(), what, ("entry",))
     _warn_computed_elsewhere(module, name, weights)
