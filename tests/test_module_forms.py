@@ -325,3 +325,33 @@ def test_a_plain_weight_left_behind_by_double_is_told_apart() -> None:
     wrapped.eval()
     wrapped(x)
     vl.jacobian_norms(wrapped.module, x)
+
+
+class _Hyper(nn.Module):
+    """A hypernetwork that writes its GRU's ``weight_hh_l0`` (a computed tensor) when asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru, self.hyper = nn.GRU(3, 4), nn.Linear(2, 48)
+        del self.gru.weight_hh_l0
+        self.write()
+
+    def write(self) -> None:
+        self.gru.weight_hh_l0 = self.hyper(torch.ones(2)).view(12, 4)
+
+
+def test_a_monitor_says_a_computed_weight_once(tmp_path) -> None:
+    """A monitor of a hypernetwork's GRU warned of its computed weight where it opened and then
+    at every step, twice with the Lyapunov exponent (7 warnings for 3 steps under "always"; 4
+    under Python's "default", whose once-per-line registry the warning filters' catch_warnings
+    between steps clears). It is said once now, where the monitor opens, at the user's line."""
+    torch.manual_seed(0)
+    model = _Hyper()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with vl.JacobianMonitor(model, torch.randn(5, 1, 3), out=tmp_path / "run") as monitor:
+            for step in range(3):
+                model.write()
+                monitor.step(step)
+    assert [w.filename for w in said] == [__file__], [str(w.message) for w in said]
+    assert "GRU's weight_hh_l0 is no parameter but a tensor computed by code" in str(said[0].message)

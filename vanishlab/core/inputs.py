@@ -11,8 +11,10 @@ This module checks the module and its weights; :mod:`vanishlab.core.tensor_check
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +43,8 @@ __all__ = [
     "check_float_module",
     "check_one_direction",
     "check_rnn",
+    "computed_said",
+    "computed_weights",
     "forward_weights",
     "module_dtype",
     "module_weight",
@@ -197,29 +201,13 @@ def _weight_hook(module: nn.Module, name: str) -> Any:
 
 
 def _warn_computed_elsewhere(module: nn.Module, name: str, weights: dict[str, Any]) -> None:
-    """Say (a ``UserWarning``) which weights are tensors that code vanishlab does not run
-    computed (they have a ``grad_fn``) and left on the module, where no hook, parametrization
-    or raw weight of a wrapper's (:func:`module_weight`) computes them: as fastai's
-    ``WeightDropout`` leaves its module after a training forward (its raw weight is the
-    wrapper's own), or a hypernetwork. They are measured as they are. A view of a parameter
-    (``p[:]``, ``p.T``) and a tensor equal to the one parameter it was computed from in one
-    step (``p.clone()``: fastai's weight before any forward and after one in evaluation mode)
-    are that parameter's values: silent (:func:`_a_parameter_s_values`)."""
-    from torch.nn.utils.parametrize import is_parametrized
-
-    computed = [
-        wname
-        for wname, value in weights.items()
-        if not isinstance(value, nn.Parameter)
-        and value.grad_fn is not None
-        and not _a_parameter_s_values(value)
-        and _weight_hook(module, wname) is None
-        and not is_parametrized(module, wname)
-        and _raw_weight(module, wname) is None
-    ]
+    """Say (a ``UserWarning``) which weights :func:`computed_weights` finds: tensors computed
+    by code vanishlab does not run (a ``grad_fn``) and left on the module, as fastai's
+    ``WeightDropout`` leaves it after a training forward (its raw weight is the wrapper's own)
+    or a hypernetwork. They are measured as they are."""
+    computed = [] if _SAID.get() else computed_weights(module, weights)
     if computed:
-        these, first = ", ".join(computed), computed[0]
-        several = len(computed) > 1
+        these, first, several = ", ".join(computed), computed[0], len(computed) > 1
         are = "are no parameters but tensors" if several else "is no parameter but a tensor"
         as_is = "as they are" if several else "as it is"
         warnings.warn(
@@ -231,6 +219,39 @@ def _warn_computed_elsewhere(module: nn.Module, name: str, weights: dict[str, An
             UserWarning,
             stacklevel=caller_level(),
         )
+
+
+_SAID: ContextVar[bool] = ContextVar("vanishlab_computed_said", default=False)
+
+
+@contextlib.contextmanager
+def computed_said() -> Iterator[None]:
+    """Within (this thread or task): no warning of computed weights again (a monitor's steps)."""
+    token = _SAID.set(True)
+    try:
+        yield
+    finally:
+        _SAID.reset(token)
+
+
+def computed_weights(module: nn.Module, weights: Mapping[str, Any]) -> list[str]:
+    """The names of ``weights`` (:func:`forward_weights`'s) that code vanishlab does not run
+    computed and left on ``module`` (no hook, parametrization or raw weight of a wrapper's,
+    :func:`module_weight`, computes them), but for a parameter's values as they are
+    (:func:`_a_parameter_s_values`: a view, ``p[:]``, ``p.T``, or an equal clone, fastai's
+    weight before any forward and after one in evaluation mode)."""
+    from torch.nn.utils.parametrize import is_parametrized
+
+    return [
+        wname
+        for wname, value in weights.items()
+        if not isinstance(value, nn.Parameter)
+        and value.grad_fn is not None
+        and not _a_parameter_s_values(value)
+        and _weight_hook(module, wname) is None
+        and not is_parametrized(module, wname)
+        and _raw_weight(module, wname) is None
+    ]
 
 
 def _a_parameter_s_values(value: torch.Tensor) -> bool:

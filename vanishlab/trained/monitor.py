@@ -42,7 +42,7 @@ from torch import nn
 
 from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import prepare_inputs
+from ..core.inputs import computed_said, prepare_inputs
 from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
 from ..sweep import store
@@ -64,6 +64,7 @@ from .monitored import (
     clone_tensors,
     find_module,
     raw_weights_in,
+    says_computed,
     tensor_digest,
 )
 from .step_args import chance_number, check_loss, loss_number
@@ -144,6 +145,7 @@ class JacobianMonitor:
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
         with raw_weights_in(module, self.module):  # fastai's WeightDropout's raw weight
             inp = prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
+            self._computed_said = says_computed(self.module)  # warned of there, once
         check_probe_fits(self.module, inp.seq_len, inp.batch)
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
@@ -350,7 +352,10 @@ class JacobianMonitor:
             return None
         check_not_back(n, self._recorded_here, self.out, self.out_flag)
         start = time.perf_counter()
-        with raw_weights_in(self._model, self.module):  # not its training forward's draw
+        said = self._computed_said
+        quiet = computed_said() if said else contextlib.nullcontext()  # once, not each step
+        with raw_weights_in(self._model, self.module), quiet:  # not a training forward's draw
+            self._computed_said = said or says_computed(self.module)
             frame, status, reason, failure, lyap = measure_step(
                 self.module,
                 self.probe,

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..core.inputs import DROPPED_RAW, forward_weights
+from ..core.inputs import DROPPED_RAW, computed_weights, forward_weights
 from ..core.tensor_checks import check_finite
 from ..core.wrapped import where_it_is
 from ..errors import VanishlabError
@@ -30,6 +30,7 @@ __all__ = [
     "find_module",
     "non_finite_parameter",
     "raw_weights_in",
+    "says_computed",
     "tensor_digest",
 ]
 
@@ -106,6 +107,14 @@ def raw_weights_in(model: nn.Module, module: nn.RNNBase) -> Iterator[None]:
     finally:
         for name, value in written.items():
             setattr(module, name, value)
+
+
+def says_computed(module: nn.RNNBase) -> bool:
+    """Whether measuring ``module`` warns that a weight is computed by code vanishlab does not
+    run (:func:`vanishlab.core.inputs.computed_weights`: a hypernetwork's): a monitor says so
+    once, where it opens or at the first step that does, not at every step (the warning
+    filters' ``catch_warnings`` between steps clears Python's once-per-line registry)."""
+    return bool(computed_weights(module, forward_weights(module, type(module).__name__)))
 
 
 def tensor_digest(*tensors: Any) -> str:
