@@ -355,3 +355,21 @@ def test_a_monitor_says_a_computed_weight_once(tmp_path) -> None:
                 monitor.step(step)
     assert [w.filename for w in said] == [__file__], [str(w.message) for w in said]
     assert "GRU's weight_hh_l0 is no parameter but a tensor computed by code" in str(said[0].message)
+
+
+def test_a_weight_computed_from_a_later_step_on_is_said_once(tmp_path) -> None:
+    """A weight that becomes computed after the monitor opened (a parameter, then a
+    hypernetwork's) is said at the first step that measures it: once, where the step's
+    rows and its Lyapunov exponent each said it (twice)."""
+    torch.manual_seed(0)
+    model = _Hyper()
+    kept = model.gru.weight_hh_l0.detach()
+    model.gru.weight_hh_l0 = kept  # no grad_fn: silent where the monitor opens
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with vl.JacobianMonitor(model, torch.randn(5, 1, 3), out=tmp_path / "run") as monitor:
+            monitor.step(0)
+            for step in range(1, 3):
+                model.write()
+                monitor.step(step)
+    assert [w.filename for w in said] == [__file__], [str(w.message) for w in said]

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..core import global_rng
-from ..core.inputs import module_weight
+from ..core.inputs import computed_said, module_weight
 from ..errors import NonFiniteStateError
 from ..sweep.cell import empty_frame
 from .measure import measure_rows, probe_memory_refused, top_lyapunov
@@ -55,6 +55,7 @@ def measure_step(
                 failure = failure_kind(err.value)
         if lyapunov and status == "ok":
             # TypeError/ValueError: a kind of module whose dynamics the engine does not follow
-            with contextlib.suppress(TypeError, ValueError):
+            # (computed_said: a computed weight's warning said by measure_rows, not twice)
+            with contextlib.suppress(TypeError, ValueError), computed_said():
                 lyap = top_lyapunov(module, probe, h0)
     return frame, status, reason, failure, lyap
