@@ -373,3 +373,23 @@ def test_a_weight_computed_from_a_later_step_on_is_said_once(tmp_path) -> None:
                 model.write()
                 monitor.step(step)
     assert [w.filename for w in said] == [__file__], [str(w.message) for w in said]
+
+
+@pytest.mark.parametrize("kind", sorted(_KINDS))
+def test_a_weight_drop_checkpoint_saved_after_evaluation_holds_no_other_key(kind: str, tmp_path) -> None:
+    """AWD-LSTM's WeightDrop in evaluation mode sets ``weight_hh_l0`` = dropout(raw, training=
+    False), which is the raw parameter itself, so nn.Module registers it as ``weight_hh_l0``
+    too: a state_dict saved after validation holds both, equal. ``vanishlab analyze`` noted
+    "module also holds weight_hh_l0_raw, which an nn.LSTM has not (a subclass?)"; the raw key
+    is that same weight now, and no other key. A raw key that differs is still one."""
+    torch.manual_seed(0)
+    weights = _KINDS[kind](3, 4).state_dict()
+    saved = {f"module.{k}": v for k, v in weights.items()}
+    saved["module.weight_hh_l0_raw"] = weights["weight_hh_l0"]
+    torch.save(saved, tmp_path / "model.pt")
+    read = vl.read_checkpoint(tmp_path / "model.pt")
+    assert read.others == ()
+    assert all(torch.equal(read.weights[k], v) for k, v in weights.items())
+    saved["module.weight_hh_l0_raw"] = weights["weight_hh_l0"] * 2
+    torch.save(saved, tmp_path / "model.pt")
+    assert vl.read_checkpoint(tmp_path / "model.pt").others == ("weight_hh_l0_raw",)

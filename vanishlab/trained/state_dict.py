@@ -152,6 +152,16 @@ def _cell_recipe(flat: Mapping[str, torch.Tensor], weight_ih: str) -> str:
     )
 
 
+def _equal(a: object, b: torch.Tensor) -> bool:
+    """Whether ``a`` is a tensor with ``b``'s dtype, shape and values."""
+    return (
+        isinstance(a, torch.Tensor)
+        and a.dtype == b.dtype
+        and a.shape == b.shape
+        and bool(torch.equal(a, b))
+    )
+
+
 def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """``state`` with each pruned parameter (``torch.nn.utils.prune``), and each weight-drop
     raw weight, as the module's forward uses it in evaluation mode.
@@ -163,13 +173,21 @@ def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
     the file has none: ``name_raw`` beside the module's other keys (AWD-LSTM's ``WeightDrop``
     keeps it on the module, as :func:`vanishlab.core.inputs.module_weight` reads it), or the
     wrapper's own ``name_raw`` beside its ``module.`` (fastai's ``WeightDropout``, whose
-    module's weight is no key of the file). Other keys are kept as they are."""
+    module's weight is no key of the file). A raw key beside an equal weight is that weight
+    (AWD-LSTM's after an evaluation-mode forward, whose dropout returned the raw parameter
+    itself, registered as the weight too): dropped. Other keys are kept as they are."""
     dropped: dict[str, str] = {}  # the raw key, to the weight it stands for
+    twins: list[str] = []  # a raw key equal to its module's weight, dropped
     for k, v in state.items():
         if not (isinstance(k, str) and k.endswith(DROPPED_RAW) and isinstance(v, torch.Tensor)):
             continue
         base = k[: -len(DROPPED_RAW)]
-        if not _RECURRENT_WEIGHT.fullmatch(base) or base in state:
+        if not _RECURRENT_WEIGHT.fullmatch(base):
+            continue
+        if base in state:  # AWD-LSTM's after an evaluation-mode forward: the raw parameter
+            # itself is registered as the weight too (dropout returned it), the same values
+            if _equal(state[base], v):
+                twins.append(k)
             continue
         prefix, dot, leaf = base.rpartition(".")
         inner = f"{prefix}{dot}module."
@@ -190,9 +208,9 @@ def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
         and isinstance(mask := state.get(f"{base}_mask"), torch.Tensor)
         and mask.shape == state[f"{base}_orig"].shape
     ]
-    if not pairs and not dropped:
+    if not pairs and not dropped and not twins:
         return state
-    out = dict(state)
+    out = {k: v for k, v in state.items() if k not in twins}
     for base in pairs:
         orig, mask = out.pop(f"{base}_orig"), out.pop(f"{base}_mask")
         out[base] = orig * mask.to(orig.dtype)
