@@ -354,7 +354,8 @@ def test_a_monitor_says_a_computed_weight_once(tmp_path) -> None:
                 model.write()
                 monitor.step(step)
     assert [w.filename for w in said] == [__file__], [str(w.message) for w in said]
-    assert "GRU's weight_hh_l0 is no parameter but a tensor computed by code" in str(said[0].message)
+    words = "GRU's weight_hh_l0 is no parameter but a tensor computed by code"
+    assert words in str(said[0].message)
 
 
 def test_a_weight_computed_from_a_later_step_on_is_said_once(tmp_path) -> None:
@@ -376,7 +377,9 @@ def test_a_weight_computed_from_a_later_step_on_is_said_once(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(_KINDS))
-def test_a_weight_drop_checkpoint_saved_after_evaluation_holds_no_other_key(kind: str, tmp_path) -> None:
+def test_a_weight_drop_checkpoint_saved_after_evaluation_holds_no_other_key(
+    kind: str, tmp_path
+) -> None:
     """AWD-LSTM's WeightDrop in evaluation mode sets ``weight_hh_l0`` = dropout(raw, training=
     False), which is the raw parameter itself, so nn.Module registers it as ``weight_hh_l0``
     too: a state_dict saved after validation holds both, equal. ``vanishlab analyze`` noted
