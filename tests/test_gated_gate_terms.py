@@ -218,3 +218,42 @@ def test_random_saturated_stacks_in_float64_agree_with_the_reference():
         checked += 1
         assert _worst(m, x, h0, finite=False) <= 1e-9
     assert checked >= 18, checked
+
+
+def _a_huge_column_that_a_silent_unit_meets(dtype: torch.dtype, layers: int, big: float):
+    """An LSTM(2, 2) whose unit 0 stays silent (its g gate's weights and biases 0, c0 = h0 =
+    0: c = h = 0 at every step) while column 0 of every W_hh, and of W_ih above layer 0 (the
+    silent unit below), is +-``big``: dh'/dh's column 0 is huge, and its row 0 is 0 (the
+    silent unit's coefficients meet a zero g row or are 0), so G's h block holds a column
+    ``big`` times the others, which the next step does not read."""
+    torch.manual_seed(0)
+    m = nn.LSTM(2, H, layers).to(dtype)
+    with torch.no_grad():
+        for l in range(layers):
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(m, f"{kind}_l{l}")[2 * H] = 0.0
+            for kind in ("weight_hh",) + (("weight_ih",) if l > 0 else ()):
+                w = getattr(m, f"{kind}_l{l}")
+                w[:, 0] = big * torch.tensor([1.0, -1.0] * 4, dtype=dtype)
+                w[2 * H, 0] = 0.0
+    x = torch.randn(4, 2, 2, dtype=dtype)
+    h = torch.randn(layers, 2, H, dtype=dtype).clamp(-1, 1)
+    c = torch.randn(layers, 2, H, dtype=dtype)
+    h[:, :, 0] = c[:, :, 0] = 0.0
+    return m, x, (h, c)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "big", "tol"), [(torch.float32, 1e25, 1e-4), (torch.float64, 1e200, 1e-10)]
+)
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_term_is_weighed_by_its_own_column_not_its_blocks(dtype, big, tol, layers):
+    # A step's term p_j C_j W[j, :] was bounded with ||G_h|| k_j for p's column j (and
+    # ||G_h|| for the o gate's G_h column j): here the huge column 0 of G_h set the bound of
+    # unit 1's terms, which it does not meet, so their coefficients were taken ~1e25 too
+    # small and W[1, 1] (a row of unit norm: ~1e-25 beside its 1e25 entry) fell out of
+    # float32's range. Before: rows 0.15 to 2.3 orders off in float32 (1e25), 0.24 to 1.2 in
+    # float64 (1e200), and -inf at 3 layers; the engine before the weighing of terms read
+    # them exact. Now each bound takes its own column's size (gated_terms.column_sizes):
+    # <= 8e-6 (float32) and <= 3e-12 (float64) from 1e15 to 1e34 and 1e100 to 1e290
+    assert _worst(*_a_huge_column_that_a_silent_unit_meets(dtype, layers, big)) <= tol

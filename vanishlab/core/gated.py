@@ -72,7 +72,7 @@ from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
-from .gated_terms import unit_rows, weigh
+from .gated_terms import column_sizes, unit_rows, weigh
 from .inputs import check_choices
 from .log_units import LN10
 from .scaling import TinyNorms, checked_run, trusted_floor, unit_if_tiny
@@ -323,7 +323,9 @@ def _step(
             ln_o = g.s + st.o_scaled[1][t]
         ln_scale[:, 3] = ln_o[:, None]
         w_hh, w_ih, ln_r = rows  # ln_r: (2, 4, H), W_hh's rows' and W_ih's
-        coefs, scales = weigh(rel, ln_scale, g.ln_h - g.s, ln_r if want_ih else ln_r[:1])
+        ln_p = column_sizes(p)  # what each coefficient meets: p's column, or G_h's (o)
+        ln_meet = torch.stack([ln_p, ln_p, ln_p, column_sizes(g.h)], dim=1)
+        coefs, scales = weigh(rel, ln_scale, ln_meet, ln_r if want_ih else ln_r[:1])
         coefs = coefs.to(dtype).view(coefs.shape[0], -1, 4 * H)
         coef_hh, scale = coefs[:, 0], scales[:, 0]
         coef_ih, scale_ih = (coefs[:, 1], scales[:, 1]) if want_ih else (None, scale)

@@ -16,9 +16,11 @@ float64 included).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["unit_rows", "weigh"]
+__all__ = ["column_sizes", "unit_rows", "weigh"]
 
 
 def unit_rows(w: torch.Tensor, gates: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,24 +34,37 @@ def unit_rows(w: torch.Tensor, gates: int) -> tuple[torch.Tensor, torch.Tensor]:
     return unit, (r.log() + top[:, 0].log()).view(gates, -1)  # (not log(r top): subnormal)
 
 
+def column_sizes(m: torch.Tensor) -> torch.Tensor:
+    """The natural logs of an upper bound on the norms of the columns of ``m`` (B, R, H),
+    ``(B, H)`` float64: sqrt(R) times the largest |entry| (no squares, which underflow), -inf
+    for a zero column, and at least ln(tiny) + ln 4 for any other (a coefficient taken
+    relative to it, <= 1 / (4 tiny), and three of them summed, stay in the dtype's range)."""
+    top = m.abs().amax(dim=-2).to(torch.float64)
+    floor = math.log(torch.finfo(m.dtype).tiny) + math.log(4)
+    ln = top.log().add_(0.5 * math.log(m.shape[-2]))
+    return torch.where(top > 0, ln.clamp_(min=floor), -torch.inf)
+
+
 def weigh(
-    rel: torch.Tensor, ln_scale: torch.Tensor, ln_n: torch.Tensor, ln_r: torch.Tensor
+    rel: torch.Tensor, ln_scale: torch.Tensor, ln_meet: torch.Tensor, ln_r: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The coefficients of a step, ``(B, K, G, H)`` float64, for rows of W of norm 1, and the
     step's natural log-scales ``(B, K)``, for K matrices W at once (W_hh, W_ih).
 
     The coefficient of gate g and unit j is exp(``ln_scale``) ``rel`` (``(B, G, H)`` float64
     each: the relative coefficient and the natural log of its scale, p's column's or G_h's);
-    it multiplies a raw matrix of column norm at most ~1 (p's columns) or ``ln_n`` (``(B,)``:
-    G_h's raw norm, the o gate's, the last block), and ``ln_r`` ``(K, G, H)`` is its row's
-    norm in each W. The scale S is the largest bound ln_scale + ln |rel| + ln r (+ ln_n for
-    the last block); each coefficient is rel exp(ln_scale + ln r - S), 0 where its bound is
-    -inf (an exact 0 coefficient, a zero row, a zero block). Where every bound is -inf (W_hh =
-    0), S is the largest ln_scale, or 0: finite, as the scales of the blocks it makes are read
-    (a log-scale of -inf turns their next step's into NaN)."""
-    own = ln_scale.clone()
-    own[:, -1] += ln_n[:, None]  # what the coefficient's term is at most, but for W's row
-    bound = (own + rel.abs().log())[:, None] + ln_r  # (B, K, G, H)
+    it multiplies a raw column of norm at most exp(``ln_meet``) (``(B, G, H)``: p's column j
+    for i, f and g, G_h's for o; :func:`column_sizes`), and ``ln_r`` ``(K, G, H)`` is its
+    row's norm in each W. The scale S is the largest bound ln_scale + ln_meet + ln |rel| +
+    ln r; each coefficient is rel exp(ln_scale + ln r - S), 0 where its bound is -inf (an
+    exact 0 coefficient, a zero row, column or block). The bound takes the column's own
+    norm, not its block's: with ||G_h|| for every column, a column far below the block's
+    largest (a W_hh column of 1e25 that meets a state that stays 0) set the scale of a term
+    it does not rule, and that term's small entries fell out of the dtype's range (float32
+    rows 2.3 orders off). Where every bound is -inf (W_hh = 0), S is the largest ln_scale,
+    or 0: finite, as the scales of the blocks it makes are read (a log-scale of -inf turns
+    their next step's into NaN)."""
+    bound = (ln_scale + ln_meet + rel.abs().log())[:, None] + ln_r  # (B, K, G, H)
     scale = bound.amax(dim=(2, 3))
     other = ln_scale.amax(dim=(1, 2))[:, None]  # (no host wait: a GPU defers its checks)
     scale = torch.where(scale > -torch.inf, scale, torch.where(other > -torch.inf, other, 0.0))
