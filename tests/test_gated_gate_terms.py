@@ -257,3 +257,24 @@ def test_a_term_is_weighed_by_its_own_column_not_its_blocks(dtype, big, tol, lay
     # them exact. Now each bound takes its own column's size (gated_terms.column_sizes):
     # <= 8e-6 (float32) and <= 3e-12 (float64) from 1e15 to 1e34 and 1e100 to 1e290
     assert _worst(*_a_huge_column_that_a_silent_unit_meets(dtype, layers, big)) <= tol
+
+
+def test_rows_of_1e_300_beside_rows_of_1e3_are_each_made_unit():
+    # gated_terms.unit_rows divides each row of W by its own largest |entry| before its norm
+    # (squares of 1e-300 underflow in float64): here unit 1 is idle (c = 0, g = 0: its i, f
+    # and o coefficients are 0) and its rows are 1e3, unit 0's rows 1e-300, so every term of
+    # W that is not 0 meets a row of 1e-300: the input rows are ~10^-301.2 (measured within
+    # 6e-14). A row divided by the matrix's largest entry instead (a mutant) read its norm 0
+    # (squares of 1e-303), its terms dropped: the input rows -inf
+    torch.manual_seed(2)
+    m = nn.LSTM(2, H, 1).double()
+    with torch.no_grad():
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(m, f"{kind}_l0")[2 * H + 1] = 0.0
+        for w in (m.weight_ih_l0, m.weight_hh_l0):
+            w[0::2] *= 1e-300  # unit 0's rows of every gate
+            w[1::2] *= 1e3  # unit 1's (its g rows stay 0)
+    x = torch.randn(4, 1, 2, dtype=torch.float64)
+    h0 = (torch.randn(1, 1, H, dtype=torch.float64).clamp(-1, 1), torch.randn(1, 1, H).double())
+    h0[1][0, 0, 1] = 0.0
+    assert _worst(m, x, h0) <= 1e-10
