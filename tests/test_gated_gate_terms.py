@@ -278,3 +278,21 @@ def test_rows_of_1e_300_beside_rows_of_1e3_are_each_made_unit():
     h0 = (torch.randn(1, 1, H, dtype=torch.float64).clamp(-1, 1), torch.randn(1, 1, H).double())
     h0[1][0, 0, 1] = 0.0
     assert _worst(m, x, h0) <= 1e-10
+
+
+def test_a_cell_gate_coefficient_flushed_where_its_own_gate_is_exactly_0_is_carried():
+    # gated_forward.scaled_c tells a flushed C entry from an exact 0 by a_g (g sigma'(a_i) is
+    # 0 where g = tanh(a_g) is), not by a_i: here a_i = 0 exactly (x = 0, h0 = 0, its bias
+    # 0) while a_g = 1e-39 (float32, subnormal), so g sigma'(a_i) = 2.5e-40 is flushed, and it
+    # is the only term of dy/dx (W_ih's g and o rows 0; the f gate's coefficient c sigma'(a_f)
+    # 0 with c0 = 0). The input row is 10^-39.9031 (the reference's, to 1e-15); a mask by a_i
+    # (a mutant) read the entry as an exact 0: -inf
+    m = nn.LSTM(1, 1, 1)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.zero_()
+        m.weight_ih_l0[0:2, 0] = 1.0  # the i and f rows
+        m.bias_ih_l0[2] = 1e-39  # a_g
+    zero = torch.zeros(1, 1, 1)
+    assert _worst(m, zero, (zero, zero), finite=False) <= 1e-10
+    assert vl.jacobian_log_norms(m, zero).input_fro.item() == pytest.approx(-39.9031, abs=1e-4)
