@@ -33,12 +33,12 @@ from ..core.allocation import refuse_beyond_memory
 from ..core.inputs import (
     check_float_module,
     check_rnn,
-    module_weight,
     wrong_module,
 )
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_dense, check_finite
+from ..core.weight_reads import module_weight
 
 __all__ = [
     "FIXED_POINT_STEPS",

@@ -31,11 +31,11 @@ from ..core.allocation import refuse_beyond_memory
 from ..core.inputs import (
     check_float_module,
     check_rnn,
-    module_weight,
 )
 from ..core.integers import check_integer
 from ..core.log_units import LN10
 from ..core.tensor_checks import check_finite
+from ..core.weight_reads import module_weight
 from .activations import GAMMA
 from .linear import refuse_gated
 from .norm_frame import checked_lags, index_as_columns, norm_values

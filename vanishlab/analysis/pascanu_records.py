@@ -15,7 +15,8 @@ import pandas as pd
 import torch
 
 from ..core.fingerprint import DTYPE_ATTR, WEIGHTS_ATTR, weights_fingerprint
-from ..core.inputs import FLOAT_DTYPE_NAMES, module_weight
+from ..core.inputs import FLOAT_DTYPE_NAMES
+from ..core.weight_reads import module_weight
 from ..core.weights_attr import DTYPE_COLUMN, MONITOR_STEP, STEP_WEIGHTS_ATTR, step_cells
 from ..errors import VanishlabError
 

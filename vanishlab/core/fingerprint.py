@@ -22,7 +22,7 @@ import hashlib
 import torch
 from torch import nn
 
-from .inputs import module_weight
+from .weight_reads import module_weight
 from .weights_attr import DTYPE_ATTR, WEIGHTS_ATTR
 
 __all__ = ["DTYPE_ATTR", "WEIGHTS_ATTR", "weights_fingerprint"]

@@ -50,11 +50,11 @@ from .inputs import (
     Shapes,
     check_float_module,
     check_one_direction,
-    module_weight,
     wrong_module,
 )
 from .own_forward import base_name, check_own_forward
 from .tensor_checks import check_sequence, check_state
+from .weight_reads import module_weight
 
 __all__ = [
     "GatedInputs",

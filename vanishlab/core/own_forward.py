@@ -102,7 +102,7 @@ def _hook_name(hook: object) -> str:
 def _check_pre_hooks(module: nn.RNNBase) -> None:
     """Say (a ``UserWarning``) that the module's forward pre-hooks, and those registered for
     all modules (``torch.nn.modules.module.register_module_forward_pre_hook``), are not run,
-    except those whose weights :func:`vanishlab.core.inputs.module_weight` computes itself
+    except those whose weights :func:`vanishlab.core.weight_reads.module_weight` computes itself
     (prune, the old weight_norm and spectral_norm): one that sets a weight (a weight drop) or
     changes x leaves the module measured with its weights as they are and x as given."""
     # Imported here, as in module_weight: torch.nn.utils.prune only for modules with hooks.

@@ -33,8 +33,9 @@ from ..analysis.lyapunov_window import discarded_steps
 from ..core.allocation import available_bytes, available_words, memory_limit
 from ..core.cells import RUN_SOURCES
 from ..core.engine import jacobian_log_norms
-from ..core.inputs import module_dtype, module_weight
+from ..core.inputs import module_dtype
 from ..core.lyapunov import lyapunov_spectrum
+from ..core.weight_reads import module_weight
 from ..core.weights_attr import DTYPE_COLUMN
 from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
 from ..sweep.catalog import TRAINED_INIT

@@ -42,9 +42,10 @@ from torch import nn
 
 from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
-from ..core.inputs import computed_said, prepare_inputs
+from ..core.inputs import prepare_inputs
 from ..core.integers import check_integer
 from ..core.tensor_checks import require_tensor
+from ..core.weight_reads import computed_said
 from ..sweep import store
 from ..sweep.files import as_flag, as_path
 from ..sweep.manifest import MONITOR, json_number, utc_now

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..core import global_rng
-from ..core.inputs import computed_said, module_weight
+from ..core.weight_reads import computed_said, module_weight
 from ..errors import NonFiniteStateError
 from ..sweep.cell import empty_frame
 from .measure import measure_rows, probe_memory_refused, top_lyapunov

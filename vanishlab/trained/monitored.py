@@ -16,8 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..core.inputs import DROPPED_RAW, computed_weights, forward_weights
+from ..core.inputs import forward_weights
 from ..core.tensor_checks import check_finite
+from ..core.weight_reads import DROPPED_RAW, computed_weights
 from ..core.wrapped import where_it_is
 from ..errors import VanishlabError
 from .measure import module_kind
@@ -84,7 +85,7 @@ def raw_weights_in(model: nn.Module, module: nn.RNNBase) -> Iterator[None]:
     ``weight_hh_l0`` a plain tensor it sets to dropout(raw) in each forward) are that raw weight,
     the evaluation-mode one, detached; the module's tensors as they were come back on exit.
 
-    The module alone cannot see the wrapper (:func:`vanishlab.core.inputs.module_weight` reads
+    The module alone cannot see the wrapper (:func:`vanishlab.core.weight_reads.module_weight` reads
     the raw weight a wrapper leaves on the module, AWD-LSTM's); a monitor holds the model, and
     measured each step's dropout draw instead, with a UserWarning at every step."""
     written: dict[str, torch.Tensor] = {}
@@ -111,7 +112,7 @@ def raw_weights_in(model: nn.Module, module: nn.RNNBase) -> Iterator[None]:
 
 def says_computed(module: nn.RNNBase) -> bool:
     """Whether measuring ``module`` warns that a weight is computed by code vanishlab does not
-    run (:func:`vanishlab.core.inputs.computed_weights`: a hypernetwork's): a monitor says so
+    run (:func:`vanishlab.core.weight_reads.computed_weights`: a hypernetwork's): a monitor says so
     once, where it opens or at the first step that does, not at every step (the warning
     filters' ``catch_warnings`` between steps clears Python's once-per-line registry)."""
     return bool(computed_weights(module, forward_weights(module, type(module).__name__)))

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..core.inputs import DROPPED_RAW
+from ..core.weight_reads import DROPPED_RAW
 from ..core.wrapped import OTHER_CELL, QUANTIZABLE, QUANTIZED
 from ..errors import VanishlabError
 from .foreign import quantized_advice
@@ -171,7 +171,7 @@ def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
     weight measured. A weight drop's raw weight, whose dropout the forward uses in training
     and which it uses itself in evaluation, as vanishlab measures, stands for the weight where
     the file has none: ``name_raw`` beside the module's other keys (AWD-LSTM's ``WeightDrop``
-    keeps it on the module, as :func:`vanishlab.core.inputs.module_weight` reads it), or the
+    keeps it on the module, as :func:`vanishlab.core.weight_reads.module_weight` reads it), or the
     wrapper's own ``name_raw`` beside its ``module.`` (fastai's ``WeightDropout``, whose
     module's weight is no key of the file). A raw key beside an equal weight is that weight
     (AWD-LSTM's after an evaluation-mode forward, whose dropout returned the raw parameter
