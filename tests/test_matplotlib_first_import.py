@@ -13,7 +13,8 @@ import sys
 import pytest
 
 
-# In the slow tier: ~3 s of CPU; make test keeps test_a_report_makes_no_home_folder.
+# In the slow tier: ~3 s of CPU, as is the test below; make test keeps tests/test_report.py's
+# in-process test_an_mplconfigdir_that_cannot_be_written_gets_one_note_and_a_private_folder.
 @pytest.mark.slow
 def test_a_report_whose_mplconfigdir_cannot_be_written_says_one_note(smoke_run_dir, tmp_path):
     (tmp_path / "file").write_text("")

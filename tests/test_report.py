@@ -914,7 +914,8 @@ def test_a_timestamp_takes_precedence_over_source_date_epoch(report_run, tmp_pat
     assert "Generated 2024-01-01T00:00:00Z" in out.read_text(encoding="utf-8")
 
 
-# In the slow tier: ~2 s of CPU; make test keeps test_a_report_makes_no_home_folder.
+# In the slow tier: ~2 s of CPU; make test keeps the in-process
+# test_matplotlib_keeps_its_own_folders_where_it_can_write_them below.
 @pytest.mark.slow
 def test_report_is_quiet_where_matplotlib_cannot_write_its_folders(report_run, tmp_path):
     # A home matplotlib cannot write (here: below a regular file) made it print two warnings

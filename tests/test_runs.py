@@ -253,7 +253,7 @@ def test_report_refuses_to_replace_another_runs_report(run_dir, tmp_path):
     assert stranger.read_text() == "<p>mine</p>"
 
 
-@pytest.mark.slow  # 5 s; the fast tier keeps the command line's refusal of the same
+@pytest.mark.slow  # 5 s; the command line's refusal of the same, above, is slow-tier too
 def test_render_report_refuses_another_runs_report_unless_told(run_dir, tmp_path):
     # The library call follows the command's rule; overwrite=True is its --force.
     other = Path(shutil.copytree(run_dir, tmp_path / "other"))

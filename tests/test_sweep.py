@@ -773,7 +773,7 @@ while not os.path.exists(os.environ["VANISHLAB_TEST_RELEASE"]):  # the test has 
 """
 
 
-@pytest.mark.slow  # make test's time: Ctrl-C mid-sweep stays in test_a_stop_at_any_instant
+@pytest.mark.slow  # make test's time: Ctrl-C mid-sweep is test_a_stop_at_any_instant's (slow too)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_the_forkserver_ignores_ctrl_c_from_its_first_instant(tmp_path):
     # It used to ignore Ctrl-C only after importing its preload (torch: seconds): a Ctrl-C in a
