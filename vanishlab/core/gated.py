@@ -53,11 +53,14 @@ passes through k = o tanh'(c'), ~e^-2|c'|, and c grows with the horizon (by ~1 a
 f and g are open). Where a k is below the dtype's range it is carried as exp(ln_k) k_rel too
 (:func:`~vanishlab.core.gated_forward.scaled_k`), not read as 0: a row that only such paths
 reach reads its value, not -inf, and not a weaker path's value orders of magnitude low; so is
-the o gate's coefficient where o itself is past the range (``scaled_o``: k leaves it with o). Two
+the o gate's coefficient where o itself is past the range (``scaled_o``: k leaves it with o),
+the cell gates' coefficients C (``scaled_c``) and the forget gate f (``scaled_f``, as ln f). Two
 terms that meet are weighted by their true magnitudes first, so a tiny but only non-zero term
-is never lost; an exactly zero Jacobian has log-norm -inf. Spectral norms come from
-:class:`~vanishlab.core.spectral.SpectralNorms`. Memory: the O(T L B G H) forward
-coefficients and O(L B H^2) working matrices, never a T x H x H tensor.
+is never lost: each term of an LSTM step by its coefficient, exponent included, the column of
+G it meets and its row of W (:mod:`~vanishlab.core.gated_terms`); an exactly zero Jacobian has
+log-norm -inf. Spectral norms come from :class:`~vanishlab.core.spectral.SpectralNorms`.
+Memory: the O(T L B G H) forward coefficients and O(L B H^2) working matrices, never a
+T x H x H tensor.
 """
 
 from __future__ import annotations
