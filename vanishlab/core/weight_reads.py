@@ -128,11 +128,11 @@ def computed_said() -> Iterator[None]:
 
 
 def computed_weights(module: nn.Module, weights: Mapping[str, Any]) -> list[str]:
-    """The names of ``weights`` (:func:`forward_weights`'s) that code vanishlab does not run
-    computed and left on ``module`` (no hook, parametrization or raw weight of a wrapper's,
-    :func:`module_weight`, computes them), but for a parameter's values as they are
-    (:func:`_a_parameter_s_values`: a view, ``p[:]``, ``p.T``, or an equal clone, fastai's
-    weight before any forward and after one in evaluation mode)."""
+    """The names of ``weights`` (:func:`vanishlab.core.inputs.forward_weights`'s) that code
+    vanishlab does not run computed and left on ``module`` (no hook, parametrization or raw
+    weight of a wrapper's, :func:`module_weight`, computes them), but for a parameter's values
+    as they are (:func:`_a_parameter_s_values`: a view, ``p[:]``, ``p.T``, or an equal clone,
+    fastai's weight before any forward and after one in evaluation mode)."""
     from torch.nn.utils.parametrize import is_parametrized
 
     return [
