@@ -271,7 +271,7 @@ class _Step:
     column's log-scale ``scale_c`` (B, H); then ``j_hh`` = C W_hh and ``o_hh`` = O W_hh ((B, H,
     H) each), ``j_ih`` = C W_ih and ``o_ih`` = O W_ih, with W's rows at norm 1 and each
     coefficient weighed by its term's bound (:mod:`~vanishlab.core.gated_terms`: C's and O's
-    carried exponents, p's column or G_h, its row's norm), so that p j_hh + G_h o_hh is G
+    carried exponents, p's column or G_h's, its row's norm), so that p j_hh + G_h o_hh is G
     ds'/dh at log-scale ``scale`` and p j_ih + G_h o_ih G ds'/dx at ``scale_ih``; ``ln_f`` (B,
     H) float64, ln f (carried where f is below the range: gated_forward.scaled_f): G ds'/ds =
     [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)]. The ``*_ih`` blocks

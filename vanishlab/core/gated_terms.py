@@ -6,8 +6,9 @@ column). Its products are taken at one scale, and a term far below that scale is
 dtype, so the scale must be that of the largest term, not of the largest column of p: a column
 can meet coefficients of 0 (a unit with nothing to carry on: zero g weights, c = 0, as pruning
 leaves it) or rows of W of 0. The term of gate g and unit j, diag(coef_g)_j W_g[j, :], is
-bounded by its coefficient's magnitude (what multiplies it included: p's column or G_h) times
-the norm r_gj of its row of W. Each row of W is therefore divided by its norm once per call
+bounded by its coefficient's magnitude times the size of the column it multiplies (p's j-th,
+or G_h's for the o gate: its own column, :func:`column_sizes`, not its block) and the norm
+r_gj of its row of W. Each row of W is therefore divided by its norm once per call
 (:func:`unit_rows`; a zero row stays 0), r's natural log joins the coefficient's exponent, and
 :func:`weigh` takes the step's scale from the largest bound and every coefficient relative to
 it (<= 1 times what it multiplies, so nothing overflows: recurrent weights of 1e-310 in
