@@ -69,15 +69,15 @@ def find_state_dict(obj: Any, path: Path) -> tuple[str, Mapping[str, torch.Tenso
         beside = False  # recurrent weights outside the container key that holds some
         for key in _CONTAINER_KEYS:
             inner = obj.get(key)
-            if isinstance(inner, Mapping) and find_recurrent(inner := _unpruned(inner)):
+            if isinstance(inner, Mapping) and find_recurrent(inner := _as_its_forward_uses(inner)):
                 rest = {k: v for k, v in obj.items() if k != key}
-                if not find_recurrent(_unpruned(_flatten(rest))):
+                if not find_recurrent(_as_its_forward_uses(_flatten(rest))):
                     return key, inner
                 # Another model beside it ({"model": sd, "ema": sd_ema}): the whole file is
                 # read as one nested state_dict below, every module listed by its full name.
                 beside = True
                 break
-        if not beside and find_recurrent(top := _unpruned(obj)):
+        if not beside and find_recurrent(top := _as_its_forward_uses(obj)):
             return "", top
     if isinstance(obj, torch.Tensor):  # was told only "a single tensor, not a state_dict"
         raise VanishlabError(
@@ -85,7 +85,7 @@ def find_state_dict(obj: Any, path: Path) -> tuple[str, Mapping[str, torch.Tenso
             f"{_EXPECTED}: torch.save(model.state_dict(), path). If it is the inputs to "
             "measure on, give it as such: --inputs (inputs= in vl.analyze_checkpoint)"
         )
-    flat = _unpruned(_flatten(obj))
+    flat = _as_its_forward_uses(_flatten(obj))
     if find_recurrent(flat):
         return "", flat
     cell = next((k for k in flat if k == "weight_ih" or k.endswith(".weight_ih")), None)
@@ -162,7 +162,7 @@ def _equal(a: object, b: torch.Tensor) -> bool:
     )
 
 
-def _unpruned(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
+def _as_its_forward_uses(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """``state`` with each pruned parameter (``torch.nn.utils.prune``), and each weight-drop
     raw weight, as the module's forward uses it in evaluation mode.
 
