@@ -838,6 +838,25 @@ def test_a_forward_pre_hook_vanishlab_does_not_run_is_said(kind) -> None:
     vl.jacobian_norms(pruned, x)  # no warning (filterwarnings = error)
 
 
+def test_a_weight_drop_hook_s_warning_says_its_raw_weight_is_measured() -> None:
+    """A weight drop as a pre-hook leaves weight_hh_l0_raw beside weight_hh_l0, and since
+    6706beea the raw weight is what is measured (core/weight_reads.raw_weight), not the last
+    training forward's dropout draw; the warning still said "a hook that sets a weight, as a
+    weight drop does, ... is not seen", as if the draw were measured."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 2, 3)
+    module = nn.LSTM(3, 4)
+    want = vl.jacobian_log_norms(module, x).state_fro
+    _WeightDrop(module)
+    module.train()(x)  # a training forward: weight_hh_l0 is a dropout draw now
+    with pytest.warns(UserWarning, match="forward pre-hooks") as record:
+        got = vl.jacobian_log_norms(module, x).state_fro
+    assert torch.equal(got, want)
+    [said] = [str(w.message) for w in record]
+    assert "name_raw is measured with that raw weight" in said
+    assert "as a weight drop does" not in said
+
+
 @pytest.mark.parametrize("kind", [nn.RNN, nn.LSTM, nn.GRU])
 def test_a_forward_pre_hook_registered_for_all_modules_is_said(kind) -> None:
     """One registered with torch.nn.modules.module.register_module_forward_pre_hook, run

@@ -103,8 +103,9 @@ def _check_pre_hooks(module: nn.RNNBase) -> None:
     """Say (a ``UserWarning``) that the module's forward pre-hooks, and those registered for
     all modules (``torch.nn.modules.module.register_module_forward_pre_hook``), are not run,
     except those whose weights :func:`vanishlab.core.weight_reads.module_weight` computes itself
-    (prune, the old weight_norm and spectral_norm): one that sets a weight (a weight drop) or
-    changes x leaves the module measured with its weights as they are and x as given."""
+    (prune, the old weight_norm and spectral_norm): one that sets a weight or changes x leaves
+    the module measured with its weights as they are and x as given, but for a weight drop's
+    (a parameter ``name_raw`` beside it: the raw weight, as module_weight reads it)."""
     # Imported here, as in module_weight: torch.nn.utils.prune only for modules with hooks.
     from torch.nn.modules import module as torch_module
     from torch.nn.utils import prune
@@ -123,8 +124,9 @@ def _check_pre_hooks(module: nn.RNNBase) -> None:
     )
     warnings.warn(
         f"{type(module).__name__} has forward pre-hooks that vanishlab does not run ({names}): "
-        "measured with its weights as they are now and x as given (a hook that sets a weight, "
-        "as a weight drop does, or changes x is not seen)",
+        "measured with its weights as they are now and x as given (what a hook sets or changes "
+        "is not seen; a weight dropped from a parameter name_raw is measured with that raw "
+        "weight, as in evaluation mode)",
         UserWarning,
         stacklevel=caller_level(),
     )
