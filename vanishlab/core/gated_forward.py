@@ -325,7 +325,7 @@ def scaled_c(
     cp = c_prev[rows].double()
     lsig = torch.nn.functional.logsigmoid
     g = torch.tanh(ag)
-    ln_dtanh = (math.log(4) - 2 * ag.abs()) - 2 * torch.log1p(torch.exp(-2 * ag.abs()))
+    ln_dtanh = _ln_dtanh(ag.abs())
     ln_c = torch.cat(
         [
             torch.log(g.abs()) + lsig(ai) + lsig(-ai),
@@ -365,12 +365,14 @@ def scaled_k(
     k_rel = k.clone()
     k_rel[rows] = 1.0
     ln_k = torch.zeros(k.shape, dtype=torch.float64, device=k.device)
-    ln_k[rows] = (
-        torch.nn.functional.logsigmoid(a)
-        + (math.log(4) - 2 * cc)
-        - 2 * torch.log1p(torch.exp(-2 * cc))
-    )
+    ln_k[rows] = torch.nn.functional.logsigmoid(a) + _ln_dtanh(cc)
     return k_rel, ln_k
+
+
+def _ln_dtanh(v: torch.Tensor) -> torch.Tensor:
+    """ln tanh'(x) = ln 4 - 2|x| - 2 ln(1 + e^-2|x|) of ``v`` = |x| (float64), finite where
+    tanh'(x) itself is below any float's range."""
+    return (math.log(4) - 2 * v) - 2 * torch.log1p(torch.exp(-2 * v))
 
 
 def scaled_o(

@@ -146,7 +146,7 @@ class JacobianMonitor:
         prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
         with raw_weights_in(module, self.module):  # fastai's WeightDropout's raw weight
             inp = prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
-            self._computed_said = says_computed(self.module)  # warned of there, once
+            self._computed_told = says_computed(self.module)  # warned of there, once
         check_probe_fits(self.module, inp.seq_len, inp.batch)
         self.every = every
         # lyapunov="no" was taken for True; NumPy's bools are bools (as its integers are steps)
@@ -353,10 +353,10 @@ class JacobianMonitor:
             return None
         check_not_back(n, self._recorded_here, self.out, self.out_flag)
         start = time.perf_counter()
-        said = self._computed_said
+        said = self._computed_told
         quiet = computed_said() if said else contextlib.nullcontext()  # once, not each step
         with raw_weights_in(self._model, self.module), quiet:  # not a training forward's draw
-            self._computed_said = said or says_computed(self.module)
+            self._computed_told = said or says_computed(self.module)
             frame, status, reason, failure, lyap = measure_step(
                 self.module,
                 self.probe,
