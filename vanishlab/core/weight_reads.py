@@ -29,6 +29,7 @@ __all__ = [
     "module_weight",
     "on_meta",
     "raw_weight",
+    "same_values",
     "warn_computed_elsewhere",
 ]
 
@@ -154,11 +155,17 @@ def _a_parameter_s_values(value: torch.Tensor) -> bool:
         return True
     sources = [f for f, _ in value.grad_fn.next_functions if f is not None]
     leaf = getattr(sources[0], "variable", None) if len(sources) == 1 else None
+    return same_values(leaf, value)
+
+
+def same_values(a: object, b: torch.Tensor) -> bool:
+    """Whether ``a`` is a tensor with ``b``'s dtype, shape and values: a weight and a copy of it
+    (here, and a checkpoint's raw key beside its weight, :mod:`vanishlab.trained.state_dict`)."""
     return (
-        isinstance(leaf, torch.Tensor)
-        and leaf.shape == value.shape
-        and leaf.dtype == value.dtype
-        and torch.equal(leaf.detach(), value.detach())
+        isinstance(a, torch.Tensor)
+        and a.dtype == b.dtype
+        and a.shape == b.shape
+        and torch.equal(a.detach(), b.detach())
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..core.weight_reads import DROPPED_RAW
+from ..core.weight_reads import DROPPED_RAW, same_values
 from ..core.wrapped import OTHER_CELL, QUANTIZABLE, QUANTIZED
 from ..errors import VanishlabError
 from .foreign import quantized_advice
@@ -152,16 +152,6 @@ def _cell_recipe(flat: Mapping[str, torch.Tensor], weight_ih: str) -> str:
     )
 
 
-def _equal(a: object, b: torch.Tensor) -> bool:
-    """Whether ``a`` is a tensor with ``b``'s dtype, shape and values."""
-    return (
-        isinstance(a, torch.Tensor)
-        and a.dtype == b.dtype
-        and a.shape == b.shape
-        and bool(torch.equal(a, b))
-    )
-
-
 def _as_its_forward_uses(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """``state`` with each pruned parameter (``torch.nn.utils.prune``), and each weight-drop
     raw weight, as the module's forward uses it in evaluation mode.
@@ -186,7 +176,7 @@ def _as_its_forward_uses(state: Mapping[Any, Any]) -> Mapping[Any, Any]:
             continue
         if base in state:  # AWD-LSTM's after an evaluation-mode forward: the raw parameter
             # itself is registered as the weight too (dropout returned it), the same values
-            if _equal(state[base], v):
+            if same_values(state[base], v):
                 twins.append(k)
             continue
         prefix, dot, leaf = base.rpartition(".")
