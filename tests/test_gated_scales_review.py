@@ -93,12 +93,12 @@ def test_a_cell_column_far_below_the_others_is_kept_when_they_decay(dtype, c_big
 
 @pytest.mark.parametrize("deferred", [False, True])
 def test_a_tiny_cell_column_is_measured_and_made_unit_in_place(deferred):
-    # gated._unit_columns, the c block's per-column rescue (rare: a column of p formed from a
+    # gated_scaled.unit_columns, the c block's per-column rescue (rare: a column of p formed from a
     # k just above the range times small entries of G_h): a float32 column of entries 3e-41
     # (subnormal; its squares are 0, so torch's norm reads 0) is measured in float64 and
     # divided by its norm; a zero column stays 0 and is not noted; with deferred checks the
     # tiny column is only noted, and nothing changes.
-    from vanishlab.core.gated import _unit_columns
+    from vanishlab.core.gated_scaled import unit_columns
     from vanishlab.core.scaling import TinyNorms
 
     c = torch.zeros(2, 3, 3)
@@ -108,7 +108,7 @@ def test_a_tiny_cell_column_is_measured_and_made_unit_in_place(deferred):
     before = c.clone()
     s_c = torch.full((2, 3), 7.0, dtype=torch.float64)
     tiny = TinyNorms(deferred=deferred)
-    n, s = _unit_columns(c, s_c, tiny)
+    n, s = unit_columns(c, s_c, tiny)
     true = before[0, :, 1].double().norm().item()  # ~4.2e-41, exact from the float32 entries
     assert n[0, 0] == 3.0 and n[1, 2] == pytest.approx(0.5 * math.sqrt(3))
     assert n[0, 2] == n[1, 0] == 0.0 and s[0, 0] == s[1, 2] == s[0, 2] == 7.0
@@ -151,7 +151,7 @@ def test_per_sample_and_per_column_scales_do_not_mix_samples(monkeypatch):
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
 def test_a_layer_no_path_reaches_reads_minus_inf_not_nan(cls):
     # Layer 1's W_ih = 0: nothing of layer 0 reaches y, so its rows are exact zeros, -inf.
-    # gated._over_max weighs two terms of ln -inf each (-inf - -inf: NaN) as 0: without that,
+    # gated_scaled.over_max weighs two terms of ln -inf each (-inf - -inf: NaN) as 0: without that,
     # the NaN reached the frame (an internal error) instead of -inf.
     torch.manual_seed(0)
     m = cls(3, 4, 2)
@@ -180,15 +180,15 @@ def test_deferred_checks_do_not_run_an_lstm_again_for_its_zero_cell_columns(monk
 
 
 def test_a_cell_column_whose_squares_overflow_is_measured_again():
-    # gated._unit_columns: float32 entries of ~3e19 square to inf; such a column is measured
+    # gated_scaled.unit_columns: float32 entries of ~3e19 square to inf; such a column is measured
     # in float64 from itself over its largest entry and made unit, as a tiny one is.
-    from vanishlab.core.gated import _unit_columns
+    from vanishlab.core.gated_scaled import unit_columns
     from vanishlab.core.scaling import TinyNorms
 
     c = torch.zeros(1, 2, 2)
     c[0, :, 0] = torch.tensor([0.75, -1.0]) * 2.0**65  # norm 1.25 * 2^65, exact
     c[0, :, 1] = torch.tensor([0.6, 0.8])
-    n, s = _unit_columns(c, torch.zeros(1, 2, dtype=torch.float64), TinyNorms(deferred=False))
+    n, s = unit_columns(c, torch.zeros(1, 2, dtype=torch.float64), TinyNorms(deferred=False))
     assert n.tolist() == [[1.0, pytest.approx(1.0)]]
     assert s[0, 0].item() == pytest.approx(65 * math.log(2) + math.log(1.25), abs=1e-12)
     assert s[0, 1] == 0.0

@@ -65,7 +65,6 @@ T x H x H tensor.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,10 +74,11 @@ from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
 from .gated_one_layer import gate_blocks, one_layer_norms
+from .gated_scaled import ScaledG, over_max, unit_norm, weights_below
 from .gated_terms import column_sizes, unit_rows, weigh
 from .inputs import check_choices
 from .log_units import LN10
-from .scaling import TinyNorms, checked_run, trusted_floor, unit_if_tiny
+from .scaling import TinyNorms, checked_run
 from .spectral import SpectralNorms
 from .steps import step_done
 
@@ -149,117 +149,6 @@ class _Stream:
         return tuple(None if t is None else (t / LN10).T.cpu() for t in (self.fro, self.spec))
 
 
-def _over_max(*lns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The largest of the natural log-magnitudes ``lns`` (B,) each, and ``(len(lns), B)``
-    weights exp(ln - largest) (<= 1; 0 for a zero term, ln -inf); the largest is -inf, and
-    every weight 0, where all are."""
-    m = lns[0]
-    for ln in lns[1:]:
-        m = torch.maximum(m, ln)
-    return m, _weights_below(torch.stack(lns), m)
-
-
-def _unit(m: torch.Tensor, s: torch.Tensor, tiny_norms: TinyNorms) -> tuple[torch.Tensor, ...]:
-    """||m||_F (B,) and m's log-scale, after :func:`unit_if_tiny` (which may divide m)."""
-    _, n, ln_u = unit_if_tiny([m], tiny_norms)
-    return n, (s if ln_u is None else s + ln_u)
-
-
-@dataclass
-class _Scaled:
-    """G = [exp(s) h | c exp(s_c)] (c None for a GRU), each block a contiguous ``(B, H, n)``
-    tensor (norms and products of contiguous blocks run several times faster than of column
-    slices); the h block has one natural log-scale s (B,), the c block one per column, s_c
-    (B, H): its columns d y / d c_j never meet in the recurrence (dc'/dc = diag(f)), and one
-    can lie any number of orders below another and still come to rule the block where the
-    others decay (every path from c to h passes through k = o tanh'(c'), ~ e^-2|c'|).
-    ``ln_h`` = s + ln ||h||_F, ``ln_cols`` = s_c + ln ||c_j|| (B, H), ``ln_c`` the c block's
-    and ``ln_fro`` the whole's ln ||.||_F; ``inv`` = 1 / ||h||_F, ``inv_c`` = 1 / ||c_j|| (0
-    for a zero block or column)."""
-
-    h: torch.Tensor
-    c: torch.Tensor | None
-    s: torch.Tensor
-    ln_h: torch.Tensor
-    ln_fro: torch.Tensor
-    inv: torch.Tensor
-    ln_cols: torch.Tensor | None = None
-    ln_c: torch.Tensor | None = None
-    inv_c: torch.Tensor | None = None
-
-    def c_block(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The c block as ``(raw, s)`` at one scale, each column weighted by its magnitude
-        over s (a copy)."""
-        assert self.c is not None and self.ln_cols is not None and self.inv_c is not None
-        m = self.ln_cols.amax(dim=-1)
-        w = _weights_below(self.ln_cols, m[:, None]) * self.inv_c
-        return self.c * w.to(self.c.dtype)[:, None, :], m
-
-    def whole(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The whole matrix [h | c] as ``(raw, s)`` (for an LSTM a copy, each block and column
-        weighted by its magnitude over s)."""
-        if self.c is None:
-            return self.h, self.s
-        c, ln_c = self.c_block()
-        m, w = _over_max(self.ln_h, ln_c)  # c's top column has norm 1
-        w_h, w_c = (w * torch.stack([self.inv, torch.ones_like(self.inv)])).to(self.h.dtype)
-        return torch.cat([self.h * w_h[:, None, None], c * w_c[:, None, None]], dim=-1), m
-
-    @classmethod
-    def of(
-        cls,
-        h: torch.Tensor,
-        c: torch.Tensor | None,
-        s: torch.Tensor,
-        s_c: torch.Tensor | None,
-        tiny_norms: TinyNorms,
-    ) -> _Scaled:
-        n, s = _unit(h, s, tiny_norms)
-        ln_h = s + torch.log(n)
-        inv = n.reciprocal().nan_to_num(posinf=0.0)
-        if c is None or s_c is None:
-            return cls(h, None, s, ln_h, ln_h, inv)
-        n_c, s_c = _unit_columns(c, s_c, tiny_norms)
-        ln_cols = s_c + torch.log(n_c)
-        ln_c = torch.logsumexp(2 * ln_cols, dim=-1) / 2
-        inv_c = n_c.reciprocal().nan_to_num(posinf=0.0)
-        ln_fro = torch.logaddexp(2 * ln_h, 2 * ln_c) / 2  # ln sqrt(||G_h||^2 + ||G_c||^2)
-        return cls(h, c, s, ln_h, ln_fro, inv, ln_cols, ln_c, inv_c)
-
-
-def _weights_below(ln: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
-    """exp(ln - top) (float64), 0 where ln is -inf (top -inf too included)."""
-    return (ln - top).exp_().nan_to_num_(nan=0.0)  # -inf - -inf: NaN, read 0
-
-
-def _unit_columns(
-    c: torch.Tensor, s_c: torch.Tensor, tiny_norms: TinyNorms
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The column norms ||c_j|| (B, H) float64 of c (B, H, H) and its per-column log-scales.
-    A column whose norm is below the trusted floor (its squares lost entries), or inf, is measured
-    again in float64 from itself divided by its largest |entry| and divided by that norm in
-    place (as :func:`unit_if_tiny` does a block), so that a later division by it can neither
-    lose digits nor overflow; with deferred ``tiny_norms`` only noted (an all-zero column,
-    such as lag 0's, is not: its norm is 0 in any precision)."""
-    # (a sum over the rows, not vector_norm over dim -2: 9x faster on a CPU at H = 128)
-    n = c.square().sum(dim=1).sqrt_().to(torch.float64)
-    small = (n < trusted_floor(c.dtype, c.shape[-2])) | (n == math.inf)  # or squares overflowed
-    if tiny_norms.deferred:
-        small = small & (torch.linalg.vector_norm(c, ord=math.inf, dim=-2) > 0)
-    if not tiny_norms(small):
-        return n, s_c
-    b, j = small.nonzero(as_tuple=True)
-    col = c[b, :, j].double()  # (N, H)
-    top = col.abs().amax(dim=-1, keepdim=True)
-    n_j = top[:, 0] * torch.linalg.vector_norm(col / torch.where(top > 0, top, 1.0), dim=-1)
-    nonzero = n_j > 0
-    c[b, :, j] = (col / torch.where(nonzero, n_j, 1.0)[:, None]).to(c.dtype)
-    n, s_c = n.clone(), s_c.clone()
-    n[b, j] = nonzero.to(n.dtype)  # 1 where divided, 0 for a zero column
-    s_c[b, j] = s_c[b, j] + torch.where(nonzero, n_j.log(), 0.0)
-    return n, s_c
-
-
 @dataclass
 class _Step:
     """The Jacobian blocks of one layer and step, with the weights of the G they meet folded
@@ -298,7 +187,7 @@ _CELL_GATES, _OUT_GATE = range(3), range(3, 4)  # LSTM: i, f, g feed c'; o feeds
 
 
 def _step(
-    g: _Scaled, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool, rows: tuple
+    g: ScaledG, st: GatedSteps, t: int, inp: GatedInputs, l: int, want_ih: bool, rows: tuple
 ) -> _Step:
     H = inp.hidden_size
     dtype = g.h.dtype
@@ -308,8 +197,8 @@ def _step(
         if st.k_scaled is not None:  # k = exp(ln_k) k_rel (a k below the dtype's range)
             k, ln_h_k = st.k_scaled[0][t], g.ln_h[:, None] + st.k_scaled[1][t]
         scale_c = torch.maximum(ln_h_k, g.ln_cols)  # (B, H): each column of p
-        w_h = _weights_below(ln_h_k, scale_c) * g.inv[:, None]
-        w_c = _weights_below(g.ln_cols, scale_c) * g.inv_c
+        w_h = weights_below(ln_h_k, scale_c) * g.inv[:, None]
+        w_c = weights_below(g.ln_cols, scale_c) * g.inv_c
         p = torch.addcmul(g.c * w_c.to(dtype)[:, None, :], g.h, (k * w_h).to(dtype)[:, None, :])
         # Each gate's coefficient per unit as exp(ln_scale) rel: i, f and g meet p's columns
         # (C's exponent included where carried), o meets G_h (O's likewise)
@@ -356,7 +245,7 @@ def _step(
 _Blocks = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
 
-def _in_layer(g: _Scaled, step: _Step) -> _Blocks:
+def _in_layer(g: ScaledG, step: _Step) -> _Blocks:
     """G_{t-1} = G_t ds_t/ds_{t-1} as (h, its log-scale, c, its log-scale); c None (GRU)."""
     if step.p is None:
         return g.h @ step.j_hh, step.scale, None, None
@@ -368,7 +257,7 @@ def _in_layer(g: _Scaled, step: _Step) -> _Blocks:
     return h, step.scale, step.p, step.scale_c + step.ln_f
 
 
-def _through_input(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor]:
+def _through_input(g: ScaledG, step: _Step) -> tuple[torch.Tensor, torch.Tensor]:
     """G_t ds_t/dx_t, ``(B, H, n_in)``, and its log-scale."""
     assert step.j_ih is not None
     if step.p is None:
@@ -378,8 +267,8 @@ def _through_input(g: _Scaled, step: _Step) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def _combine(
-    a: tuple[_Scaled, _Step] | None,
-    b: tuple[_Scaled, _Step] | None,
+    a: tuple[ScaledG, _Step] | None,
+    b: tuple[ScaledG, _Step] | None,
     lstm: bool,
     tiny_norms: TinyNorms,
 ) -> _Blocks:
@@ -397,11 +286,11 @@ def _combine(
     ha, sa, ca, sca = _in_layer(*a)
     # Each term is weighted by 1 / its norm below: a term of subnormal entries is made unit
     # first (recurrent weights of 1e-310 in float64, 1e-40 in float32, in a stack).
-    na, sa = _unit(ha, sa, tiny_norms)
-    nb, sb = _unit(hb, sb, tiny_norms)
+    na, sa = unit_norm(ha, sa, tiny_norms)
+    nb, sb = unit_norm(hb, sb, tiny_norms)
     # Each term as (t / ||t||) exp(ln magnitude - m): weights <= 1, common scale exp(m), so a
     # tiny term that is the only non-zero one is kept.
-    m, w = _over_max(sa + torch.log(na), sb + torch.log(nb))
+    m, w = over_max(sa + torch.log(na), sb + torch.log(nb))
     n = torch.stack([na, nb])
     wa, wb = (w / torch.where(n > 0, n, 1)).to(ha.dtype)[:, :, None, None]
     return ha.mul_(wa).addcmul_(hb, wb), m, ca, sca
@@ -444,7 +333,7 @@ def _general(
         )
         rows.append((w_hh, w_ih, torch.stack([ln_hh, ln_ih])))
 
-    def record(l: int, lag: int, g: _Scaled) -> None:
+    def record(l: int, lag: int, g: ScaledG) -> None:
         for src, per_layer in streams.items():
             if src == "state":
                 per_layer[l].record(lag, g.whole, g.ln_fro)
@@ -454,10 +343,10 @@ def _general(
                 assert g.ln_c is not None
                 per_layer[l].record(lag, g.c_block, g.ln_c)
 
-    inlayer: list[tuple[_Scaled, _Step] | None] = [None] * L  # G^l_{t+1} and its step blocks
+    inlayer: list[tuple[ScaledG, _Step] | None] = [None] * L  # G^l_{t+1} and its step blocks
     for t in range(T - 1, -1, -1):
         lag = T - 1 - t
-        vertical: tuple[_Scaled, _Step] | None = None  # the same for layer l + 1 at step t
+        vertical: tuple[ScaledG, _Step] | None = None  # the same for layer l + 1 at step t
         for l in range(L - 1, -1, -1):
             if t == T - 1 and l == L - 1:
                 h = torch.eye(H, dtype=dtype, device=device).expand(B, H, H).clone()
@@ -466,7 +355,7 @@ def _general(
                 s_c = torch.zeros(B, H, dtype=torch.float64, device=device) if lstm else None
             else:
                 h, s, c, s_c = _combine(inlayer[l], vertical, lstm, tiny_norms)
-            g = _Scaled.of(h, c, s, s_c, tiny_norms)
+            g = ScaledG.of(h, c, s, s_c, tiny_norms)
             record(l, lag, g)
             want_ih = l > 0 or input_stream is not None
             step = _step(g, steps[l], t, inp, l, want_ih, rows[l] if lstm else ())
@@ -475,13 +364,13 @@ def _general(
             assert vertical is not None
             # dy/dx_t = G^0_t ds^0_t/dx_t = [G_h | G_c] [dh'/dx; dc'/dx] for an LSTM
             jx_raw, jx_scale = _through_input(*vertical)
-            jx = _Scaled.of(jx_raw, None, jx_scale, None, tiny_norms)
+            jx = ScaledG.of(jx_raw, None, jx_scale, None, tiny_norms)
             input_stream.record(lag, jx.whole, jx.ln_fro)
         step_done(lag + 1, T)
     if streams:  # lag T: the initial state s0[l] feeds step 0 of layer l only
         for l in range(L):
             h, s, c, s_c = _combine(inlayer[l], None, lstm, tiny_norms)
-            record(l, T, _Scaled.of(h, c, s, s_c, tiny_norms))
+            record(l, T, ScaledG.of(h, c, s, s_c, tiny_norms))
 
     out: dict[str, Any] = {"batched": inp.batched}
     for src in ("state", "state_h", "state_c"):
