@@ -307,6 +307,25 @@ def test_a_monitor_measures_the_raw_weight_of_a_wrapper_it_was_given(kind: str, 
     assert wrapped.module.weight_hh_l0 is drawn  # the module's tensor left as it was
 
 
+def test_a_monitor_s_weights_digest_holds_a_wrapper_s_raw_weight(tmp_path) -> None:
+    """A monitor skips a step already recorded with the same weights and refuses it with other
+    weights, by a digest of the module's parameters and buffers. fastai's raw weight is the
+    wrapper's, not the module's: a step replayed after that weight alone changed (the module's
+    weight_ih its optimizer left alone) was skipped as "the same weights", though it measures
+    the raw weight and its rows would differ. It is in the digest now, and refused."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 3)
+    wrapped = _WrapperRawDropout(nn.GRU(3, 4))
+    with vl.JacobianMonitor(wrapped, x, out=tmp_path / "run", lyapunov=False) as monitor:
+        assert monitor.step(1) is not None
+        assert monitor.step(1) is None  # the same raw weight: skipped
+        with torch.no_grad():
+            wrapped.weight_hh_l0_raw.mul_(2.0)  # trained: the raw weight alone
+        other = r"step 1 was already recorded by this monitor, from other weights"
+        with pytest.raises(vl.VanishlabError, match=other):
+            monitor.step(1)  # before: None, skipped as the same weights
+
+
 def test_a_plain_weight_left_behind_by_double_is_told_apart() -> None:
     """``module.double()`` converts parameters, not fastai's plain ``weight_hh_l0`` (its clone
     of the raw weight until the wrapper's next forward): the refusal advised "convert the whole

@@ -67,6 +67,7 @@ from .monitored import (
     raw_weights_in,
     says_computed,
     tensor_digest,
+    wrapper_raw_weights,
 )
 from .step_args import chance_number, check_loss, loss_number
 from .step_order import STEP_MAX, check_not_back, check_recorded_step_weights, none_recorded
@@ -343,9 +344,11 @@ class JacobianMonitor:
         check_same_module(self._model, self.module, opened, self.out, self.out_flag)
         config = module_config(self.module, self.probe)
         cid = cell_id(config, monitor_step=n, probe_sha256=self._probe_sha256)
-        # Buffers too: prune's masks (beside weight_hh_l0_orig), the old spectral_norm's u, v.
-        # (A plain nn.RNN, LSTM or GRU has none: the digest of its parameters, as before.)
-        weights = tensor_digest(*self.module.parameters(), *self.module.buffers())
+        # Buffers too: prune's masks (beside weight_hh_l0_orig), the old spectral_norm's u, v;
+        # and a weight-drop wrapper's raw weights, which are measured (raw_weights_in) but are
+        # not the module's. (A plain nn.RNN, LSTM or GRU has neither: its parameters' digest.)
+        raws = wrapper_raw_weights(self._model, self.module).values()
+        weights = tensor_digest(*self.module.parameters(), *self.module.buffers(), *raws)
         if cid in self._done:
             check_recorded_step_weights(
                 n, weights, self._manifest["steps"], self._recorded_here, self.out, self.out_flag

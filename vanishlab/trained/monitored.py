@@ -33,6 +33,7 @@ __all__ = [
     "raw_weights_in",
     "says_computed",
     "tensor_digest",
+    "wrapper_raw_weights",
 ]
 
 
@@ -78,6 +79,28 @@ def find_module(model: nn.Module) -> nn.RNNBase:
     )
 
 
+def wrapper_raw_weights(model: nn.Module, module: nn.RNNBase) -> dict[str, torch.Tensor]:
+    """The raw weights a weight-drop wrapper in ``model`` holds for ``module`` (fastai's
+    ``WeightDropout``: its parameter ``weight_hh_l0_raw`` for the module's plain tensor
+    ``weight_hh_l0``), by the module's weight name, in the wrapper's order; a weight that is a
+    parameter (or parametrized) of the module's own is not among them."""
+    found: dict[str, torch.Tensor] = {}
+    uses = set(getattr(module, "_flat_weights_names", ()))
+    for wrapper in model.modules():
+        if getattr(wrapper, "module", None) is not module:
+            continue
+        for raw_name, raw in wrapper._parameters.items():
+            name = raw_name.removesuffix(DROPPED_RAW)
+            if raw is None or name == raw_name or name not in uses or name in found:
+                continue
+            if name in module._parameters or not isinstance(
+                module.__dict__.get(name), torch.Tensor
+            ):
+                continue  # a parameter (or parametrized) of the module's own: read as it is
+            found[name] = raw
+    return found
+
+
 @contextlib.contextmanager
 def raw_weights_in(model: nn.Module, module: nn.RNNBase) -> Iterator[None]:
     """Within: ``module``'s weights that a weight-drop wrapper in ``model`` holds the raw weight
@@ -89,20 +112,9 @@ def raw_weights_in(model: nn.Module, module: nn.RNNBase) -> Iterator[None]:
     the raw weight a wrapper leaves on the module, AWD-LSTM's); a monitor holds the model, and
     measured each step's dropout draw instead, with a UserWarning at every step."""
     written: dict[str, torch.Tensor] = {}
-    uses = set(getattr(module, "_flat_weights_names", ()))
-    for wrapper in model.modules():
-        if getattr(wrapper, "module", None) is not module:
-            continue
-        for raw_name, raw in wrapper._parameters.items():
-            name = raw_name.removesuffix(DROPPED_RAW)
-            if raw is None or name == raw_name or name not in uses or name in written:
-                continue
-            if name in module._parameters or not isinstance(
-                module.__dict__.get(name), torch.Tensor
-            ):
-                continue  # a parameter (or parametrized) of the module's own: read as it is
-            written[name] = module.__dict__[name]
-            setattr(module, name, raw.detach())
+    for name, raw in wrapper_raw_weights(model, module).items():
+        written[name] = module.__dict__[name]
+        setattr(module, name, raw.detach())
     try:
         yield
     finally:
