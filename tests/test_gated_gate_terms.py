@@ -1,13 +1,15 @@
 """The terms of an LSTM step weighed by what they meet (helper 467), against the 120-digit
 reference of tests/test_gated_saturation.py: an idle unit beside an output gate shut past the
-dtype's range, and gate derivatives past the range carried (gated_forward.scaled_c).
+dtype's range; gate derivatives (gated_forward.scaled_c) and forget gates (scaled_f) past the
+range carried; a term weighed by its own column of G, not its block's (helper 469).
 
 An idle unit (its g gate's weights and biases 0 and c0 = 0, as pruning leaves it) has c = 0 at
 every step: its C = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g)] meets rows of W that are 0 or
 is 0 itself, and its O = tanh(c') sigma'(a_o) is 0, but its k = o tanh'(c') ~ 0.5 is not. The
 step's products took the scale of p = G_h diag(k) + G_c's largest column, which it held, and
 the other unit's terms, 10^-65 (a_o = -150) below it, went out of float32's range: rows -inf
-or off. Now each term is weighed by its coefficient and its row of W (core/gated_terms.py).
+or off. Now each term is weighed by its coefficient (carried exponent included), the column of
+G it meets and its row of W (core/gated_terms.py).
 """
 
 from __future__ import annotations
