@@ -37,16 +37,21 @@ def tiny(model, layers: int, o_gate: float | None = -40.0) -> tuple[nn.Module, t
     not tiny for its weights' sake: its o gate is at ``o_gate`` too, k = o tanh'(c') ~ 1e-18,
     and the scale of G_h diag(k)'s columns is G_h's (k, a normal number, not in it). (Before
     each term was weighed by its row of W, this LSTM read its input rows -inf in float32 where
-    the float64 module's are 10^-37.6 (one layer) and 10^-75.5 to 10^-217.7 (two).)"""
+    the float64 module's are 10^-37.6 (one layer) and 10^-75.5 to 10^-217.7 (two).) A GRU's
+    coefficients below the range are carried and its steps then weighed (helper 472): with
+    every weight at 1e-20, its n followed no input, h - n ~ 1e-13 (h - n)_prev, q_z went below
+    the range and nothing was tiny. Its W_ih is left as it is, and z = sigma(-70) ~ 4e-31 (a
+    normal number) shuts its carry instead."""
     torch.manual_seed(1)
     H = 40
     mod = model(4, H, layers)
+    gru = model is nn.GRU
     with torch.no_grad():
         for name, p in mod.named_parameters():
-            if name.startswith("weight"):
+            if name.startswith("weight_hh" if gru else "weight"):
                 p.mul_(1e-20)
             if name.startswith("bias_hh") and model is not nn.RNN:
-                p[H : 2 * H] = -30.0
+                p[H : 2 * H] = -70.0 if gru else -30.0
             if name.startswith("bias_hh") and model is nn.LSTM and o_gate is not None:
                 p[3 * H :] = o_gate
     return mod, torch.randn(12, 2, 4)

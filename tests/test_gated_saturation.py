@@ -114,9 +114,9 @@ def _log10_norms(M: mpmath.matrix) -> tuple[float, float]:
     return float(mpmath.log10(fro)), float(mpmath.log10(spec))
 
 
-def exact_rows(m: nn.LSTM | nn.GRU, x: torch.Tensor, h0=None) -> dict:
+def exact_rows(m: nn.LSTM | nn.GRU, x: torch.Tensor, h0=None, digits: int = DIGITS) -> dict:
     """{(source, layer, lag): (log10_fro, log10_spec)} of sample 0, x as (T, B, I)."""
-    mpmath.mp.dps = DIGITS
+    mpmath.mp.dps = digits
     m64 = m.double()
     ex = _Exact(m64)
     L, H, w = ex.L, ex.H, ex.w

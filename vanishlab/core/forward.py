@@ -17,6 +17,7 @@ float64, nearly so through the first subnormals, and 0 once it has lost its digi
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "check_finite_states",
     "flush_digitless",
     "layer_states",
+    "ln_tanh_derivative",
     "own_precision",
     "recurrence_kernel",
     "relu_derivative",
@@ -48,6 +50,12 @@ def tanh_derivative(a: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
     e = (a.abs_() if in_place else a.abs()).mul_(-2).exp_()
     denominator = (e + 1).square_()
     return flush_digitless(e.div_(denominator).mul_(4))
+
+
+def ln_tanh_derivative(v: torch.Tensor) -> torch.Tensor:
+    """ln tanh'(x) = ln 4 - 2|x| - 2 ln(1 + e^-2|x|) of ``v`` = |x| (float64), finite where
+    tanh'(x) itself is below any float's range (the gated cells' carried exponents)."""
+    return (math.log(4) - 2 * v) - 2 * torch.log1p(torch.exp(-2 * v))
 
 
 #: A derivative below the dtype's smallest normal number times this keeps fewer than

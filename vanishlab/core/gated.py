@@ -54,11 +54,13 @@ f and g are open). Where a k is below the dtype's range it is carried as exp(ln_
 (:func:`~vanishlab.core.gated_forward.scaled_k`), not read as 0: a row that only such paths
 reach reads its value, not -inf, and not a weaker path's value orders of magnitude low; so is
 the o gate's coefficient where o itself is past the range (``scaled_o``: k leaves it with o),
-the cell gates' coefficients C (``scaled_c``) and the forget gate f (``scaled_f``, as ln f). Two
-terms that meet are weighted by their true magnitudes first, so a tiny but only non-zero term
-is never lost: each term of an LSTM step by its coefficient, exponent included, the column of
-G it meets and its row of W (:mod:`~vanishlab.core.gated_terms`); an exactly zero Jacobian has
-log-norm -inf. Spectral norms come from :class:`~vanishlab.core.spectral.SpectralNorms`.
+the cell gates' coefficients C (``scaled_c``) and the forget gate f (``scaled_f``, as ln f),
+and a GRU's q_r, q_z, q_n, r q_n and z (:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
+Two terms that meet are weighted by their true magnitudes first, so a tiny but only non-zero
+term is never lost: each term of an LSTM step, and of a GRU step in a layer with a coefficient
+carried, by its coefficient, exponent included, the column of G it meets and its row of W
+(:mod:`~vanishlab.core.gated_terms`); an exactly zero Jacobian has log-norm -inf. Spectral
+norms come from :class:`~vanishlab.core.spectral.SpectralNorms`.
 Memory: the O(T L B G H) forward coefficients and O(L B H^2) working matrices, never a
 T x H x H tensor.
 """
@@ -164,7 +166,8 @@ class _Step:
     ds'/dh at log-scale ``scale`` and p j_ih + G_h o_ih G ds'/dx at ``scale_ih``; ``ln_f`` (B,
     H) float64, ln f (carried where f is below the range: gated_forward.scaled_f): G ds'/ds =
     [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)]. The ``*_ih`` blocks
-    are None when no one needs them. For a GRU, both scales are G's ln ||G||_F.
+    are None when no one needs them. For a GRU, both scales are G's ln ||G||_F, or, in a
+    layer whose coefficients were carried, the largest of its terms' bounds (``_gru_step``).
     """
 
     j_hh: torch.Tensor
@@ -232,6 +235,8 @@ def _step(
             p=p,
             scale_c=scale_c,
         )
+    if st.gru_scaled is not None:  # a coefficient below the range: each term weighed
+        return _gru_step(g, st, t, H, want_ih, rows)
     inv = g.inv.to(dtype)[:, None]
     coef = st.coef[t] * inv  # (B, G H): the division by ||G|| folded in
     coef_hh = coef.clone()
@@ -240,6 +245,32 @@ def _step(
     j_hh.diagonal(dim1=-2, dim2=-1).add_(st.carry[t] * inv)  # + diag(z)
     j_ih = _blocks(coef, inp.weights_ih[l], H, range(3)) if want_ih else None
     return _Step(j_hh=j_hh, j_ih=j_ih, scale=g.ln_fro, scale_ih=g.ln_fro)
+
+
+_GRU_HH = [0, 1, 3, 4]  # q_r, q_z, r q_n (W_hh's rows) and z (the identity's, norm 1)
+
+
+def _gru_step(g: ScaledG, st: GatedSteps, t: int, H: int, want_ih: bool, rows: tuple) -> _Step:
+    """A GRU step's blocks in a layer whose coefficients were carried (gated_gru_range.
+    scaled_gru), each term weighed by its coefficient, exponent included, the column of G it
+    meets and its row of W (gated_terms.weigh), as an LSTM's are. Only there: weighing every
+    GRU step cost 18% (default call) to 43% (Frobenius) on a 2-layer GRU, H = 128
+    (benchmarks/bench_gru_range.py); elsewhere the step is divided by ||G||_F."""
+    w_hh, w_ih, ln_r = rows  # W's unit rows and their norms' logs, (2, 3, H)
+    assert st.gru_scaled is not None
+    rel = st.gru_scaled[0][t].double().view(-1, 5, H)
+    ln_scale = st.gru_scaled[1][t].view(-1, 5, H) + g.s[:, None, None]
+    ln_meet = column_sizes(g.h)[:, None, :]  # every term meets G's column j
+    ln_r_hh = torch.cat([ln_r[0], ln_r.new_zeros(1, H)])[None]
+    coefs, scale = weigh(rel[:, _GRU_HH], ln_scale[:, _GRU_HH], ln_meet, ln_r_hh)
+    coefs = coefs[:, 0].to(g.h.dtype)
+    j_hh = _blocks(coefs[:, :3].reshape(-1, 3 * H), w_hh, H, range(3))
+    j_hh.diagonal(dim1=-2, dim2=-1).add_(coefs[:, 3])  # + diag(z)
+    if not want_ih:
+        return _Step(j_hh=j_hh, j_ih=None, scale=scale[:, 0], scale_ih=scale[:, 0])
+    coef_ih, scale_ih = weigh(rel[:, :3], ln_scale[:, :3], ln_meet, ln_r[1:])
+    j_ih = _blocks(coef_ih[:, 0].to(g.h.dtype).reshape(-1, 3 * H), w_ih, H, range(3))
+    return _Step(j_hh=j_hh, j_ih=j_ih, scale=scale[:, 0], scale_ih=scale_ih[:, 0])
 
 
 _Blocks = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
@@ -325,11 +356,14 @@ def _general(
         if src in sources
     }
     input_stream = _Stream(B, T, norms, device) if "input" in sources else None
-    rows: list[tuple] = []  # an LSTM's weights with unit rows, and the rows' norms (gated_terms)
-    for l in range(L if lstm else 0):
+    rows: list[tuple] = []  # the weights with unit rows, and the rows' norms (gated_terms)
+    for l in range(L):
+        if not lstm and steps[l].gru_scaled is None:  # (weighed only where carried)
+            rows.append(())
+            continue
         (w_hh, ln_hh), (w_ih, ln_ih) = (
-            unit_rows(inp.weights_hh[l], 4),
-            unit_rows(inp.weights_ih[l], 4),
+            unit_rows(inp.weights_hh[l], inp.gates),
+            unit_rows(inp.weights_ih[l], inp.gates),
         )
         rows.append((w_hh, w_ih, torch.stack([ln_hh, ln_ih])))
 
@@ -358,7 +392,7 @@ def _general(
             g = ScaledG.of(h, c, s, s_c, tiny_norms)
             record(l, lag, g)
             want_ih = l > 0 or input_stream is not None
-            step = _step(g, steps[l], t, inp, l, want_ih, rows[l] if lstm else ())
+            step = _step(g, steps[l], t, inp, l, want_ih, rows[l])
             inlayer[l] = vertical = (g, step)
         if input_stream is not None:
             assert vertical is not None

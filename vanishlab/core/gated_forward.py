@@ -33,7 +33,6 @@ Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -43,9 +42,11 @@ from .cells import gate_count
 from .forward import (
     check_finite_states,
     flush_digitless,
+    ln_tanh_derivative,
     recurrence_kernel,
     tanh_derivative,
 )
+from .gated_gru_range import minus_tanh, scaled_gru
 from .inputs import (
     Shapes,
     check_float_module,
@@ -185,7 +186,9 @@ class GatedSteps:
     ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first
     three blocks) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, each ``(T, B, 3 H)``
     (:func:`scaled_c`). ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64,
-    where some f is below the range (:func:`scaled_f`).
+    where some f is below the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
+    needed): [q_r, q_z, q_n, r q_n, z] as ``(rel, ln)``, each ``(T, B, 5 H)``, where one is
+    below the range (:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
     """
 
     h: torch.Tensor
@@ -198,6 +201,7 @@ class GatedSteps:
     o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     c_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     f_scaled: torch.Tensor | None = None
+    gru_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
@@ -213,17 +217,6 @@ def _dsigmoid(a: torch.Tensor) -> torch.Tensor:
 # whose o = sigma(-70) and tanh'(c') = 1.8e-15 (both normal) read |dh/dc0| = 10^-44.85 where
 # it is 10^-45.14, finite and unflagged; such a product reads as exactly 0 (-inf), as a
 # derivative past the first subnormals does.
-
-
-def _minus_tanh(h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """h - tanh(a) as (h - s) + s (1 - tanh|a|), s = sign(a), 1 - tanh|a| = 2 e / (1 + e) with
-    e = exp(-2|a|): accurate relative to the difference where h and tanh(a) both near s (h - s
-    is then exact), where h - tanh(a) in the dtype is a few ulps of 1 or 0: a saturated GRU whose
-    state follows its candidate read 0.025 off in log10 at a = 8 in float32, and -inf where
-    tanh(a) rounds to 1 (|a| past ~9 in float32, ~19 in float64)."""
-    s = torch.ones_like(a).copysign_(a)
-    e = torch.exp(-2 * a.abs())
-    return (h - s).addcmul_(s, 2 * e / (1 + e))
 
 
 def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
@@ -325,7 +318,7 @@ def scaled_c(
     cp = c_prev[rows].double()
     lsig = torch.nn.functional.logsigmoid
     g = torch.tanh(ag)
-    ln_dtanh = _ln_dtanh(ag.abs())
+    ln_dtanh = ln_tanh_derivative(ag.abs())
     ln_c = torch.cat(
         [
             torch.log(g.abs()) + lsig(ai) + lsig(-ai),
@@ -365,14 +358,8 @@ def scaled_k(
     k_rel = k.clone()
     k_rel[rows] = 1.0
     ln_k = torch.zeros(k.shape, dtype=torch.float64, device=k.device)
-    ln_k[rows] = torch.nn.functional.logsigmoid(a) + _ln_dtanh(cc)
+    ln_k[rows] = torch.nn.functional.logsigmoid(a) + ln_tanh_derivative(cc)
     return k_rel, ln_k
-
-
-def _ln_dtanh(v: torch.Tensor) -> torch.Tensor:
-    """ln tanh'(x) = ln 4 - 2|x| - 2 ln(1 + e^-2|x|) of ``v`` = |x| (float64), finite where
-    tanh'(x) itself is below any float's range."""
-    return (math.log(4) - 2 * v) - 2 * torch.log1p(torch.exp(-2 * v))
 
 
 def scaled_o(
@@ -426,15 +413,18 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     a_n = torch.addcmul(gi[..., 2 * H :], r, u)
     q_n = torch.sigmoid(-a_z) * tanh_derivative(a_n)  # (1 - z) tanh'(a_n)
     coef = torch.cat(
-        [q_n * u * _dsigmoid(a_r), _minus_tanh(h_prev, a_n) * _dsigmoid(a_z), q_n], dim=-1
+        [q_n * u * _dsigmoid(a_r), minus_tanh(h_prev, a_n) * _dsigmoid(a_z), q_n], dim=-1
     )
+    coef, z = flush_digitless(coef, signed=True), flush_digitless(torch.sigmoid(a_z))
+    coef_hn = flush_digitless(r * q_n)
     return GatedSteps(
         h=hs,
         c=None,
-        coef=flush_digitless(coef, signed=True),
-        carry=flush_digitless(torch.sigmoid(a_z), signed=True),
+        coef=coef,
+        carry=z,
         k=None,
-        coef_hn=flush_digitless(r * q_n, signed=True),
+        coef_hn=coef_hn,
+        gru_scaled=scaled_gru(coef, coef_hn, z, (a_r, a_z, a_n), u, h_prev),
     )
 
 

@@ -14,7 +14,8 @@ any norm comes out zero (except the LSTM c block's exact zero at lag 0), below
 it returns None and the general path, which rescues such norms
 step by step, measures the call; so it does, from the start, where an LSTM's k = o tanh'(c')
 fell below the dtype's range (:func:`~vanishlab.core.gated_forward.scaled_k`), or the o gate's,
-a cell gate's coefficient or f did (``scaled_o``, ``scaled_c``, ``scaled_f``).
+a cell gate's coefficient or f did (``scaled_o``, ``scaled_c``, ``scaled_f``), or a GRU's
+(:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def one_layer_norms(
     """log10 norms ``{source}_{norm}`` (states ``(B, 1, T + 1)``, input ``(B, T)``) of a
     one-layer LSTM or GRU, or None when a norm is not a normal number (see the module doc).
     """
-    if any(v is not None for v in (st.k_scaled, st.o_scaled, st.c_scaled, st.f_scaled)):
+    carried = (st.k_scaled, st.o_scaled, st.c_scaled, st.f_scaled, st.gru_scaled)
+    if any(v is not None for v in carried):
         return None  # an exponent carried apart
     T, B, H = inp.seq_len, inp.batch, inp.hidden_size
     x, lstm = inp.x, st.k is not None

@@ -1,4 +1,4 @@
-"""The coefficients of one step of an LSTM's backward recurrence, each weighted by its term's size.
+"""The coefficients of one step of a gated backward recurrence, each weighted by its term's size.
 
 A step of :mod:`vanishlab.core.gated` forms G ds'/dh = p C W + G_h O W (C, O: the gate
 coefficients of :mod:`vanishlab.core.gated_forward`; p = G_h diag(k) + G_c, one log-scale per
@@ -12,7 +12,9 @@ r_gj of its row of W. Each row of W is therefore divided by its norm once per ca
 (:func:`unit_rows`; a zero row stays 0), r's natural log joins the coefficient's exponent, and
 :func:`weigh` takes the step's scale from the largest bound and every coefficient relative to
 it (<= 1 times what it multiplies, so nothing overflows: recurrent weights of 1e-310 in
-float64 included).
+float64 included). A GRU step in a layer whose coefficients were carried is weighed alike:
+q_r, q_z and r q_n (q_n seen from x) meet G's column j and their rows of W, z the same column
+and a row of norm 1 (:mod:`vanishlab.core.gated`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,114 @@
+"""A GRU's coefficients past the dtype's range, carried as exp(ln) rel (:mod:`.gated_forward`).
+
+A GRU step (PyTorch's equations, :mod:`vanishlab.core.gated_forward`) has, per unit,
+
+    dh'/dh = z + [q_r, q_z, r q_n] W_hh,      dh'/dx = [q_r, q_z, q_n] W_ih,
+    q_r = (1 - z) tanh'(a_n) u sigma'(a_r),   q_z = (h - n) sigma'(a_z),   q_n = (1 - z) tanh'(a_n).
+
+Each is a product of gates, states and derivatives, and leaves the dtype's range where a gate
+saturates: with z ~ 1 (a_z = +100 in float32) every q carries 1 - z ~ e^-100 and is below the
+smallest normal number, so d h^1 / d h^0 of a two-layer GRU, through V = [q_r, q_z, q_n] W_ih
+only, read -inf where it is 10^-43.58 (float64 at a_z = +800: 10^-347.59). :func:`scaled_gru`
+forms their natural logs in float64 from the pre-activations, in the steps and samples where
+one is below the range, and the backward step (:mod:`vanishlab.core.gated`) weighs each term by
+its coefficient, exponent included (:func:`~vanishlab.core.gated_terms.weigh`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .forward import ln_tanh_derivative
+
+__all__ = ["GRU_BLOCKS", "minus_tanh", "scaled_gru"]
+
+#: The coefficient blocks :func:`scaled_gru` stacks, each (T, B, H): q_r, q_z, q_n (the input's
+#: n block), r q_n (the n block seen from h) and z (dh'/dh's diagonal).
+GRU_BLOCKS = 5
+
+
+def minus_tanh(h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """h - tanh(a) as (h - s) + s (1 - tanh|a|), s = sign(a), 1 - tanh|a| = 2 e / (1 + e) with
+    e = exp(-2|a|): accurate relative to the difference where h and tanh(a) both near s (h - s
+    is then exact), where h - tanh(a) in the dtype is a few ulps of 1 or 0: a saturated GRU whose
+    state follows its candidate read 0.025 off in log10 at a = 8 in float32, and -inf where
+    tanh(a) rounds to 1 (|a| past ~9 in float32, ~19 in float64)."""
+    s = torch.ones_like(a).copysign_(a)
+    e = torch.exp(-2 * a.abs())
+    return (h - s).addcmul_(s, 2 * e / (1 + e))
+
+
+def _ln_minus_tanh(h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """ln |h - tanh(a)| and its sign (float64 ``h`` and ``a``), as :func:`minus_tanh` forms it:
+    where h = s = sign(a) (a state its kernel rounded to +-1), h - n = s (1 - tanh|a|) alone,
+    ln(1 - tanh|a|) = ln 2 - 2|a| - ln(1 + e^-2|a|), finite past any float's range (a float64
+    GRU at |a_n| = 2205 read 0 there, every row through q_z -inf, 44 orders of magnitude off
+    where another path held it); elsewhere |h - s| >= 2^-53 and the sum is a normal number."""
+    diff = minus_tanh(h, a)
+    s = torch.ones_like(a).copysign_(a)
+    v = 2 * a.abs()
+    ln_rounded = (math.log(2) - v) - torch.log1p(torch.exp(-v))
+    at_s = h == s
+    return torch.where(at_s, ln_rounded, diff.abs().log()), torch.where(at_s, s, diff.sign())
+
+
+#: Steps per slice of :func:`_below`'s |v| (a temporary of at most _SLICE x B x n values).
+_SLICE = 16
+
+
+def _below(v: torch.Tensor, tiny: float) -> torch.Tensor:
+    """(T, B): whether some |entry| of ``v`` (T, B, n) is below ``tiny``, a few steps' |v| at a
+    time (no (T, B, n) temporary; the -inf vector norm, which makes none, took 7x as long)."""
+    return torch.cat([c.abs().amin(dim=-1) < tiny for c in v.split(_SLICE)])
+
+
+def scaled_gru(
+    coef: torch.Tensor,
+    coef_hn: torch.Tensor,
+    z: torch.Tensor,
+    pre: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    u: torch.Tensor,
+    h_prev: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The GRU's coefficients [q_r, q_z, q_n, r q_n, z] (``coef`` (T, B, 3 H), ``coef_hn`` and
+    ``z`` (T, B, H), flushed) as ``(rel, ln)``, each ``(T, B, 5 H)``, the coefficient exp(ln)
+    rel, in the steps and samples where one that is not an exact 0 (q_r is where u = 0, q_z
+    where h = n) is below the smallest normal number; None where there is none (found by
+    (T, B) reductions, and an exact 0's check in those steps and samples alone).
+
+    There, per entry, ln = ln |coefficient| in float64 from the pre-activations ``pre`` =
+    (a_r, a_z, a_n), ``u`` = W_hn h + b_hn and ``h_prev`` (ln sigma'(a) = ln sigma(a) +
+    ln sigma(-a), 1 - z = sigma(-a_z), h - n as :func:`minus_tanh` forms it), and rel = its
+    sign (0 for an exact 0, ln 0 there); elsewhere ln = 0 and rel the coefficient."""
+    tiny = torch.finfo(coef.dtype).tiny
+    need = _below(coef, tiny) | (coef_hn.amin(dim=-1) < tiny) | (z.amin(dim=-1) < tiny)
+    if not bool(need.any()):
+        return None
+    rows = need.nonzero(as_tuple=True)
+    a_r, a_z, a_n = (a[rows].double() for a in pre)
+    uu = u[rows].double()
+    ln_diff, sign_diff = _ln_minus_tanh(h_prev[rows].double(), a_n)
+    lsig = torch.nn.functional.logsigmoid
+    ln_qn = lsig(-a_z) + ln_tanh_derivative(a_n.abs())
+    ln = torch.cat(
+        [
+            ln_qn + uu.abs().log() + lsig(a_r) + lsig(-a_r),
+            ln_diff + lsig(a_z) + lsig(-a_z),
+            ln_qn,
+            lsig(a_r) + ln_qn,
+            lsig(a_z),
+        ],
+        dim=-1,
+    )
+    one = torch.ones_like(uu)
+    sign = torch.cat([torch.sign(uu), sign_diff, one, one, one], dim=-1)
+    flat = torch.cat([coef[rows], coef_hn[rows], z[rows]], dim=-1)
+    if not bool(((flat.abs() < tiny) & (sign != 0)).any()):
+        return None  # only exact zeros (u = 0: a GRU without biases at h0 = 0)
+    rel = torch.cat([coef, coef_hn, z], dim=-1)
+    rel[rows] = sign.to(rel.dtype)
+    ln_full = torch.zeros(rel.shape, dtype=torch.float64, device=rel.device)
+    ln_full[rows] = torch.where(sign != 0, ln, 0.0)
+    return rel, ln_full
