@@ -326,8 +326,11 @@ def test_a_cell_state_path_through_a_tanh_derivative_below_float64s_range_is_kep
     _assert_near(got, want, TOL)
 
 
-def exact_spectrum(m: nn.LSTM | nn.GRU, x: torch.Tensor, h0=None) -> list[float]:
-    """The QR method on the reference's step Jacobians, in mpmath (sample 0, full spectrum)."""
+def exact_spectrum(
+    m: nn.LSTM | nn.GRU, x: torch.Tensor, h0=None, *, discard: int = 0, q0=None
+) -> list[float]:
+    """The QR method on the reference's step Jacobians, in mpmath (sample 0; the full
+    spectrum, or ``q0``'s columns, orthonormalised in mpmath; ``discard`` as the engine's)."""
     mpmath.mp.dps = DIGITS
     m64 = m.double()
     ex = _Exact(m64)
@@ -337,17 +340,20 @@ def exact_spectrum(m: nn.LSTM | nn.GRU, x: torch.Tensor, h0=None) -> list[float]
     z = torch.zeros(L, 1, H, dtype=torch.float64)
     state = h0 if h0 is not None else ((z, z) if ex.lstm else z)
     Q = mpmath.eye(L * ex.w)
-    total = [mpmath.mpf(0)] * (L * ex.w)
+    if q0 is not None:
+        Q = mpmath.qr(mpmath.matrix(q0.tolist()), mode="skinny")[0]
+    total = [mpmath.mpf(0)] * Q.cols
     x0 = x[:, 0].double()
     with torch.no_grad():
         for t in range(x0.shape[0]):
             parts = state if ex.lstm else (state,)
             Z = _mp(torch.cat([p[:, 0] for p in parts], dim=1))
             xc = [mpmath.mpc(a) for a in _mp(x0[t])]
-            Q, R = mpmath.qr(ex.jac(lambda v, xc=xc: ex.step(v, xc), Z) * Q)
-            total = [s + mpmath.log(abs(R[i, i])) for i, s in enumerate(total)]
+            Q, R = mpmath.qr(ex.jac(lambda v, xc=xc: ex.step(v, xc), Z) * Q, mode="skinny")
+            if t >= discard:
+                total = [s + mpmath.log(abs(R[i, i])) for i, s in enumerate(total)]
             state = step64(x0[t : t + 1, None], state)[1]
-    return sorted((float(s / x0.shape[0]) for s in total), reverse=True)
+    return sorted((float(s / (x0.shape[0] - discard)) for s in total), reverse=True)
 
 
 @pytest.mark.parametrize(
