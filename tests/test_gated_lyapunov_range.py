@@ -14,9 +14,8 @@ component) through the large ones, and its exponent reads at rounding's level, ~
 in any float64 QR (measured: -40.4 for the reference's -95.0, was -inf). So the tests take the
 exponents whose directions the large entries carry (the top ones, where the shut gates shut
 the whole state's growth), and the top one alone (k = 1: a normalised vector keeps each
-component's relative accuracy, which QR's Q does not). A GRU's coefficients are still read as
-flushed (gated_forward carries no exponent of theirs yet): its scaled steps are tested on an
-ordinary stack only (the last test).
+component's relative accuracy, which QR's Q does not). A GRU's exponents (gated_gru_range,
+helper 472) are read alike: the step at -1000, and the gap's case below.
 """
 
 from __future__ import annotations
@@ -155,12 +154,12 @@ def test_a_shut_layer_below_an_ordinary_one_passes_its_directions_up() -> None:
     _near(got, want, TOL32)
 
 
-def _saturated_at_step_0() -> tuple[nn.LSTM, torch.Tensor]:
-    """tests/test_gated_lyapunov.py's LSTM: input weights 1000, x_0 = -1, so every gate of
-    step 0 is at -1000 (f = sigma(-1000) ~ e^-1000, 0 in float64): not a loss of every
-    direction, as the module's float64 step reads it, but a step of ~e^-1000."""
+def _saturated_at_step_0(model: type[nn.LSTM | nn.GRU]) -> tuple[nn.Module, torch.Tensor]:
+    """Input weights 1000, x_0 = -1, so every gate of step 0 is at -1000 (f = sigma(-1000) ~
+    e^-1000 for an LSTM, 1 - z and tanh'(a_n) alike for a GRU; 0 in float64): not a loss of
+    every direction, as the module's float64 step reads it, but a step of ~e^-1000."""
     torch.manual_seed(0)
-    mod = nn.LSTM(1, 2).double()
+    mod = model(1, 2).double()
     with torch.no_grad():
         mod.weight_ih_l0.fill_(1000.0)
         mod.bias_ih_l0.zero_()
@@ -168,17 +167,36 @@ def _saturated_at_step_0() -> tuple[nn.LSTM, torch.Tensor]:
     return mod, torch.tensor([-1.0, 1e-3, 5e-4, 7e-4], dtype=torch.float64).view(4, 1, 1)
 
 
+@pytest.mark.parametrize("model", [nn.LSTM, nn.GRU])
 @pytest.mark.parametrize("discard", [0, 1])
-def test_discard_with_a_step_of_every_gate_at_minus_1000(discard: int) -> None:
-    # old, k = 1: -inf (counted) and -0.885 (discarded: the e_1 it kept, not J_0 e_1);
+def test_discard_with_a_step_of_every_gate_at_minus_1000(model, discard: int) -> None:
+    # old, LSTM, k = 1: -inf (counted) and -0.885 (discarded: the e_1 it kept, not J_0 e_1);
     # full spectrum: -inf x4 and -0.885, -1.163. Now -250.78 and -0.541; the top two of the
-    # full spectrum -250.71, -250.78 and -0.435, -0.541 (the lower two span e^-1000 more)
-    mod, x = _saturated_at_step_0()
-    e1 = torch.eye(4, dtype=torch.float64)[:, :1]
+    # full spectrum -250.71, -250.78 and -0.435, -0.541 (the lower two span e^-1000 more).
+    # GRU (its coefficients carried since helper 472): k = 1 -inf and -0.214, the full
+    # spectrum's top -0.154 (discarded); now -250.21 and -0.295, the full -0.073, -0.295.
+    mod, x = _saturated_at_step_0(model)
+    e1 = torch.eye(4 if model is nn.LSTM else 2, dtype=torch.float64)[:, :1]
     one = vl.lyapunov_spectrum(mod, x, k=1, discard=discard)[0].tolist()
     full = vl.lyapunov_spectrum(mod, x, discard=discard)[0].tolist()
     _near(one, exact_spectrum(copy.deepcopy(mod), x, discard=discard, q0=e1), TOL64)
     _near(full[:2], exact_spectrum(copy.deepcopy(mod), x, discard=discard)[:2], TOL64)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_gru_whose_update_gate_and_candidate_are_past_float32s_range(layers: int) -> None:
+    # z at sigma(-100) and the candidate at +60 (tanh' ~ e^-120): every coefficient of the
+    # step is below float32's range (carried: gated_gru_range). Read flushed, one layer read
+    # [-inf, -inf] for the reference's [-99.56, -100.08]
+    torch.manual_seed(0)
+    m = nn.GRU(3, 2, layers)
+    _gate_bias(m, 1, -100.0)
+    _gate_bias(m, 2, 60.0)
+    x = torch.randn(20, 1, 3)
+    got = vl.lyapunov_spectrum(m, x)[0].tolist()
+    want = exact_spectrum(copy.deepcopy(m), x)
+    assert max(want) < -90
+    _near(got, want, TOL32)
 
 
 def test_a_batch_of_an_ordinary_and_a_saturated_sample() -> None:
@@ -220,7 +238,7 @@ def test_a_subnormal_coefficient_at_the_top_of_its_step_is_scaled_to_one() -> No
 def test_the_scaled_steps_agree_with_the_unscaled_ones_of_an_ordinary_stack(model, monkeypatch):
     # An ordinary call runs unscaled (every step's largest coefficient >= 2^-60, none carried);
     # forced through the scaled steps (m ~ -3 to 1 here), two layers, discard and a partial q0,
-    # it reads the same to rounding. The GRU's scaled steps are reached by no other test.
+    # it reads the same to rounding.
     from vanishlab.core import gated_lyapunov
 
     torch.manual_seed(5)

@@ -17,8 +17,8 @@ Q_t R_t = J_t Q_{t-1}, lambda_i = (1/n) sum_t ln |R_t[i, i]| over the n steps af
 ``discard``, in natural-log units per step, computed in float64 whatever the module's dtype.
 
 Coefficients past the range. The coefficients are taken in float64 with the exponents that
-gated_forward carries where they leave the module's dtype (an LSTM's k, O, C and f: value = rel
-exp(ln)); a field it does not carry is exact as flushed. Each step and sample has one scale 2^m,
+gated_forward carries where they leave the module's dtype (an LSTM's k, O, C and f; a GRU's
+q's, r q_n and z, gated_gru_range: value = rel exp(ln)); a field it does not carry is exact as flushed. Each step and sample has one scale 2^m,
 m = floor(s / ln 2) with s the largest ln |coefficient| of the step's terms (C, O and f; the
 GRU's q's, r q_n and z; k only multiplies C and f, |k| <= 1), and the directions are pushed
 through J_t / 2^m: a layer's rows take its coefficients over 2^m, and the layer below's new
@@ -31,9 +31,7 @@ all >= 2^-60 runs unscaled, as before, bit for bit (2^m, a power of two, would c
 every exponent of an LSTM with gates at -100 read -inf, as one whose whole step was below
 float64's range. What a float64 QR cannot resolve stays: where one step's entries span more than
 ~1e16, a direction whose growth lives in the small ones reads rounding (~-37 per step; the top
-exponent alone, k = 1, keeps its digits: tests/test_gated_lyapunov_range.py). A GRU's
-coefficients are read as flushed (gated_forward carries no exponent of theirs yet):
-:func:`_gru_coefficients` is where they plug in.
+exponent alone, k = 1, keeps its digits: tests/test_gated_lyapunov_range.py).
 """
 
 from __future__ import annotations
@@ -145,11 +143,17 @@ def _lstm_coefficients(st: GatedSteps) -> tuple[_Coef, _Coef, _Coef]:
 
 
 def _gru_coefficients(st: GatedSteps) -> tuple[_Coef, _Coef, _Coef]:
-    """A GRU layer's q = [q_r, q_z, q_n] ``(T, B, 3 H)``, r q_n and z ``(T, B, H)``: read as
-    flushed today (a coefficient below the dtype's range is 0); where gated_forward comes to
-    carry their exponents, as it does an LSTM's, they are returned here as ``_Coef(rel, ln)``."""
+    """A GRU layer's q = [q_r, q_z, q_n] ``(T, B, 3 H)``, r q_n and z ``(T, B, H)``, with their
+    exponents where :mod:`~vanishlab.core.gated_gru_range` carries them (``gru_scaled``, its
+    blocks in that order)."""
     assert st.coef_hn is not None
-    return _Coef(st.coef), _Coef(st.coef_hn), _Coef(st.carry)
+    if st.gru_scaled is None:
+        return _Coef(st.coef), _Coef(st.coef_hn), _Coef(st.carry)
+    rel, ln = st.gru_scaled
+    H = st.carry.shape[-1]
+    part = (slice(0, 3 * H), slice(3 * H, 4 * H), slice(4 * H, 5 * H))
+    q, hn, z = (_Coef(rel[..., p], ln[..., p]) for p in part)
+    return q, hn, z
 
 
 @torch.no_grad()
