@@ -188,5 +188,3 @@ def test_one_exponent_after_a_loss_in_a_discarded_step_is_finite() -> None:
     one = vl.lyapunov_spectrum(mod, x, k=1, discard=1)
     assert one.shape == (1, 1) and one.item() == pytest.approx(rate, abs=1e-12)
     assert vl.lyapunov_spectrum(mod, x, k=1).tolist() == [[-math.inf]]  # counted: annihilated
-
-

@@ -17,21 +17,22 @@ Q_t R_t = J_t Q_{t-1}, lambda_i = (1/n) sum_t ln |R_t[i, i]| over the n steps af
 ``discard``, in natural-log units per step, computed in float64 whatever the module's dtype.
 
 Coefficients past the range. The coefficients are taken in float64 with the exponents that
-gated_forward carries where they leave the module's dtype (an LSTM's k, O, C and f; a GRU's
-q's, r q_n and z, gated_gru_range: value = rel exp(ln)); a field it does not carry is exact as flushed. Each step and sample has one scale 2^m,
-m = floor(s / ln 2) with s the largest ln |coefficient| of the step's terms (C, O and f; the
-GRU's q's, r q_n and z; k only multiplies C and f, |k| <= 1), and the directions are pushed
-through J_t / 2^m: a layer's rows take its coefficients over 2^m, and the layer below's new
-rows, over 2^m already, go back to their own scale (times 2^m: 0 only where they are below
-float64's range, ~1e-308 of the step's largest) before they meet W_ih; m ln 2 is added to each
-ln |R_t[i, i]| (an annihilated one stays -inf). A step whose coefficients are all 0 keeps m = 0,
-as qr_step reads it. A call that carries no exponent and whose steps' largest coefficients are
-all >= 2^-60 runs unscaled, as before, bit for bit (2^m, a power of two, would change only m ln
-2's rounding). Before, the coefficients were read as flushed (float32: 0 below ~1e-38), and
-every exponent of an LSTM with gates at -100 read -inf, as one whose whole step was below
-float64's range. What a float64 QR cannot resolve stays: where one step's entries span more than
-~1e16, a direction whose growth lives in the small ones reads rounding (~-37 per step; the top
-exponent alone, k = 1, keeps its digits: tests/test_gated_lyapunov_range.py).
+gated_forward carries where they leave the module's dtype (an LSTM's k, O, C and f; a GRU's q's,
+r q_n and z, gated_gru_range: value = rel exp(ln)); a field it does not carry is exact as
+flushed. Each step and sample has one scale 2^m, m = floor(s / ln 2) with s the largest ln
+|coefficient| of the step's terms (C, O and f; the GRU's q's, r q_n and z; k only multiplies C
+and f, |k| <= 1), and the directions are pushed through J_t / 2^m: a layer's rows take its
+coefficients over 2^m, and the layer below's new rows, over 2^m already, go back to their own
+scale (times 2^m: 0 only where they are below float64's range, ~1e-308 of the step's largest)
+before they meet W_ih; m ln 2 is added to each ln |R_t[i, i]| (an annihilated one stays -inf). A
+step whose coefficients are all 0 keeps m = 0, as qr_step reads it. A call that carries no
+exponent and whose steps' largest coefficients are all >= 2^-60 runs unscaled, as before, bit
+for bit (2^m, a power of two, would change only m ln 2's rounding). Before, the coefficients
+were read as flushed (float32: 0 below ~1e-38), and every exponent of an LSTM with gates at -100
+read -inf, as one whose whole step was below float64's range. What a float64 QR cannot resolve
+stays: where one step's entries span more than ~1e16, a direction whose growth lives in the
+small ones reads rounding (~-37 per step; the top exponent alone, k = 1, keeps its digits:
+tests/test_gated_lyapunov_range.py).
 """
 
 from __future__ import annotations
