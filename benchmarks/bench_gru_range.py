@@ -25,14 +25,21 @@ import torch
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import gated_forward
+from vanishlab.core import gated_forward, gated_gru_range
 
 _REAL = gated_forward.scaled_gru
 
 
 def _weigh_all(coef, coef_hn, z, *_):
-    rel = torch.cat([coef, coef_hn, z], dim=-1)
-    return rel, torch.zeros(rel.shape, dtype=torch.float64)
+    rel = torch.cat([coef, coef_hn, z], dim=-1)  # every row "carried", as it is
+    T, B = rel.shape[:2]
+    sample = torch.arange(B).repeat(T)
+    return gated_gru_range.CarriedRows(
+        list(range(0, T * B + 1, B)),
+        sample,
+        rel.flatten(0, 1),
+        torch.zeros(T * B, rel.shape[-1], dtype=torch.float64),
+    )
 
 
 VARIANTS = {"before": lambda *a: None, "after": _REAL, "weigh all": _weigh_all}

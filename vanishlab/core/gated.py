@@ -258,8 +258,9 @@ def _gru_step(g: ScaledG, st: GatedSteps, t: int, H: int, want_ih: bool, rows: t
     (benchmarks/bench_gru_range.py); elsewhere the step is divided by ||G||_F."""
     w_hh, w_ih, ln_r = rows  # W's unit rows and their norms' logs, (2, 3, H)
     assert st.gru_scaled is not None
-    rel = st.gru_scaled[0][t].double().view(-1, 5, H)
-    ln_scale = st.gru_scaled[1][t].view(-1, 5, H) + g.s[:, None, None]
+    rel, ln = st.gru_scaled.at(t, torch.cat([st.coef[t], st.coef_hn[t], st.carry[t]], dim=-1))
+    rel = rel.view(-1, 5, H)
+    ln_scale = ln.view(-1, 5, H) + g.s[:, None, None]
     ln_meet = column_sizes(g.h)[:, None, :]  # every term meets G's column j
     ln_r_hh = torch.cat([ln_r[0], ln_r.new_zeros(1, H)])[None]
     coefs, scale = weigh(rel[:, _GRU_HH], ln_scale[:, _GRU_HH], ln_meet, ln_r_hh)

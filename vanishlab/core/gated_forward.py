@@ -46,7 +46,7 @@ from .forward import (
     recurrence_kernel,
     tanh_derivative,
 )
-from .gated_gru_range import minus_tanh, scaled_gru
+from .gated_gru_range import CarriedRows, minus_tanh, scaled_gru
 from .inputs import (
     Shapes,
     check_float_module,
@@ -187,8 +187,8 @@ class GatedSteps:
     three blocks) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, each ``(T, B, 3 H)``
     (:func:`scaled_c`). ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64,
     where some f is below the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
-    needed): [q_r, q_z, q_n, r q_n, z] as ``(rel, ln)``, each ``(T, B, 5 H)``, where one is
-    below the range (:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
+    needed): [q_r, q_z, q_n, r q_n, z] as exp(ln) rel in the steps and samples where one is
+    below the range alone (:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
     """
 
     h: torch.Tensor
@@ -201,7 +201,7 @@ class GatedSteps:
     o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     c_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
     f_scaled: torch.Tensor | None = None
-    gru_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    gru_scaled: CarriedRows | None = None
 
 
 def _dsigmoid(a: torch.Tensor) -> torch.Tensor:

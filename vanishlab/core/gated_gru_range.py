@@ -17,12 +17,13 @@ its coefficient, exponent included (:func:`~vanishlab.core.gated_terms.weigh`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from .forward import ln_tanh_derivative
 
-__all__ = ["GRU_BLOCKS", "minus_tanh", "scaled_gru"]
+__all__ = ["GRU_BLOCKS", "CarriedRows", "minus_tanh", "scaled_gru"]
 
 #: The coefficient blocks :func:`scaled_gru` stacks, each (T, B, H): q_r, q_z, q_n (the input's
 #: n block), r q_n (the n block seen from h) and z (dh'/dh's diagonal).
@@ -64,6 +65,33 @@ def _below(v: torch.Tensor, tiny: float) -> torch.Tensor:
     return torch.cat([c.abs().amin(dim=-1) < tiny for c in v.split(_SLICE)])
 
 
+@dataclass(frozen=True)
+class CarriedRows:
+    """Coefficients carried as exp(ln) rel in the (step, sample) rows that need it alone: the
+    rows of step t are ``starts[t]:starts[t + 1]``, with their samples ``sample`` (n,), ``rel``
+    (n, K) in the dtype and ``ln`` (n, K) float64; every other row is its coefficient as it
+    is, exponent 0. (Dense (T, B, K) tensors, one saturated entry asked a float32 GRU layer's
+    forward to keep 3.5x the memory it kept, a float64 one's 2.7x, which no memory estimate
+    counts; the backward reads one step at a time, :meth:`at`.)"""
+
+    starts: list[int]
+    sample: torch.Tensor
+    rel: torch.Tensor
+    ln: torch.Tensor
+
+    def at(self, t: int, coef: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step t's ``(rel, ln)``, each (B, K) float64, from ``coef`` (B, K), its coefficients
+        as the forward flushed them."""
+        rel = coef.double()
+        ln = torch.zeros_like(rel)
+        lo, hi = self.starts[t], self.starts[t + 1]
+        if hi > lo:
+            b = self.sample[lo:hi]
+            rel[b] = self.rel[lo:hi].double()
+            ln[b] = self.ln[lo:hi]
+        return rel, ln
+
+
 def scaled_gru(
     coef: torch.Tensor,
     coef_hn: torch.Tensor,
@@ -71,12 +99,12 @@ def scaled_gru(
     pre: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     u: torch.Tensor,
     h_prev: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor] | None:
+) -> CarriedRows | None:
     """The GRU's coefficients [q_r, q_z, q_n, r q_n, z] (``coef`` (T, B, 3 H), ``coef_hn`` and
-    ``z`` (T, B, H), flushed) as ``(rel, ln)``, each ``(T, B, 5 H)``, the coefficient exp(ln)
-    rel, in the steps and samples where one that is not an exact 0 (q_r is where u = 0, q_z
-    where h = n) is below the smallest normal number; None where there is none (found by
-    (T, B) reductions, and an exact 0's check in those steps and samples alone).
+    ``z`` (T, B, H), flushed) as :class:`CarriedRows` of 5 H, the coefficient exp(ln) rel, in
+    the steps and samples where one that is not an exact 0 (q_r is where u = 0, q_z where
+    h = n) is below the smallest normal number; None where there is none (found by (T, B)
+    reductions, and an exact 0's check in those steps and samples alone).
 
     There, per entry, ln = ln |coefficient| in float64 from the pre-activations ``pre`` =
     (a_r, a_z, a_n), ``u`` = W_hn h + b_hn and ``h_prev`` (ln sigma'(a) = ln sigma(a) +
@@ -107,8 +135,5 @@ def scaled_gru(
     flat = torch.cat([coef[rows], coef_hn[rows], z[rows]], dim=-1)
     if not bool(((flat.abs() < tiny) & (sign != 0)).any()):
         return None  # only exact zeros (u = 0: a GRU without biases at h0 = 0)
-    rel = torch.cat([coef, coef_hn, z], dim=-1)
-    rel[rows] = sign.to(rel.dtype)
-    ln_full = torch.zeros(rel.shape, dtype=torch.float64, device=rel.device)
-    ln_full[rows] = torch.where(sign != 0, ln, 0.0)
-    return rel, ln_full
+    starts = [0, *need.sum(dim=1).cumsum(0).tolist()]  # rows are in (t, b) order
+    return CarriedRows(starts, rows[1], sign.to(coef.dtype), torch.where(sign != 0, ln, 0.0))
