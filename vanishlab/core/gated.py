@@ -252,8 +252,10 @@ _GRU_HH = [0, 1, 3, 4]  # q_r, q_z, r q_n (W_hh's rows) and z (the identity's, n
 
 def _gru_step(g: ScaledG, st: GatedSteps, t: int, H: int, want_ih: bool, rows: tuple) -> _Step:
     """A GRU step's blocks in a layer whose coefficients were carried (gated_gru_range.
-    scaled_gru), each term weighed by its coefficient, exponent included, the column of G it
-    meets and its row of W (gated_terms.weigh), as an LSTM's are. Only there: weighing every
+    scaled_gru), or one of whose terms, a coefficient times its row of W, was below the range
+    (gated_gru_range.terms_below), each term weighed by its coefficient, exponent included, the
+    column of G it meets and its row of W (gated_terms.weigh), as an LSTM's are. Only there:
+    weighing every
     GRU step cost 18% (default call) to 43% (Frobenius) on a 2-layer GRU, H = 128
     (benchmarks/bench_gru_range.py); elsewhere the step is divided by ||G||_F."""
     w_hh, w_ih, ln_r = rows  # W's unit rows and their norms' logs, (2, 3, H)
@@ -359,7 +361,7 @@ def _general(
     input_stream = _Stream(B, T, norms, device) if "input" in sources else None
     rows: list[tuple] = []  # the weights with unit rows, and the rows' norms (gated_terms)
     for l in range(L):
-        if not lstm and steps[l].gru_scaled is None:  # (weighed only where carried)
+        if not lstm and steps[l].gru_scaled is None:  # (weighed where carried or a term tiny)
             rows.append(())
             continue
         (w_hh, ln_hh), (w_ih, ln_ih) = (

@@ -188,7 +188,8 @@ class GatedSteps:
     (:func:`scaled_c`). ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64,
     where some f is below the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
     needed): [q_r, q_z, q_n, r q_n, z] as exp(ln) rel in the steps and samples where one is
-    below the range alone (:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
+    below the range alone, rows of none where a term, one times its row of W, is
+    (:func:`~vanishlab.core.gated_gru_range.scaled_gru`): the steps of either are weighed.
     """
 
     h: torch.Tensor
@@ -224,6 +225,10 @@ def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
     w = [inp.weights_ih[l], inp.weights_hh[l]]
     b_ih, b_hh = inp.biases_ih[l], inp.biases_hh[l]
     return w if b_ih is None or b_hh is None else [*w, b_ih, b_hh]
+
+
+def _weights(inp: GatedInputs, l: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return inp.weights_hh[l], inp.weights_ih[l]
 
 
 def _kernel_args(inp: GatedInputs, l: int) -> tuple:
@@ -424,7 +429,7 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         carry=z,
         k=None,
         coef_hn=coef_hn,
-        gru_scaled=scaled_gru(coef, coef_hn, z, (a_r, a_z, a_n), u, h_prev),
+        gru_scaled=scaled_gru(coef, coef_hn, z, (a_r, a_z, a_n), u, h_prev, _weights(inp, l)),
     )
 
 

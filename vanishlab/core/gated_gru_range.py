@@ -59,10 +59,16 @@ def _ln_minus_tanh(h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torc
 _SLICE = 16
 
 
-def _below(v: torch.Tensor, tiny: float) -> torch.Tensor:
-    """(T, B): whether some |entry| of ``v`` (T, B, n) is below ``tiny``, a few steps' |v| at a
-    time (no (T, B, n) temporary; the -inf vector norm, which makes none, took 7x as long)."""
-    return torch.cat([c.abs().amin(dim=-1) < tiny for c in v.split(_SLICE)])
+def _below(v: torch.Tensor, tiny: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T, B): whether some |entry| of ``v`` (T, B, n) is below ``tiny``, and (n,) float64 the
+    smallest |entry| of each column, a few steps' |v| at a time (no (T, B, n) temporary; the
+    -inf vector norm, which makes none, took 7x as long)."""
+    need, small = [], torch.full(v.shape[-1:], torch.inf, dtype=torch.float64, device=v.device)
+    for c in v.split(_SLICE):
+        a = c.abs()
+        need.append(a.amin(dim=-1) < tiny)
+        small = torch.minimum(small, a.amin(dim=(0, 1)).double())
+    return torch.cat(need), small
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,46 @@ class CarriedRows:
         return rel, ln
 
 
+def _smallest(v: torch.Tensor) -> torch.Tensor:
+    """(n,) float64: the smallest |entry| of each column of ``v`` (T, B, n) that is not 0 (inf
+    where all are), a few steps at a time."""
+    out = torch.full(v.shape[-1:], torch.inf, dtype=torch.float64, device=v.device)
+    for c in v.split(_SLICE):
+        a = c.abs()
+        out = torch.minimum(out, a.masked_fill_(a == 0, torch.inf).amin(dim=(0, 1)).double())
+    return out
+
+
+def _row_sizes(w: torch.Tensor) -> torch.Tensor:
+    """(G H,) float64: each row's largest |entry|, inf for a zero row (it makes no term)."""
+    top = w.abs().amax(dim=1).double()
+    return top.masked_fill_(top == 0, torch.inf)
+
+
+def terms_below(small: torch.Tensor, w_hh: torch.Tensor, w_ih: torch.Tensor) -> bool:
+    """Whether a term of some step, a coefficient that is a normal number times its row of W
+    (z's row is the identity's), is below the dtype's smallest normal number over its epsilon
+    (a term that G's entries, of up to 1 at ||G||_F = 1, take out of the range, or to a
+    subnormal that has lost its digits), from ``small`` (5 H,) float64, the smallest
+    coefficient of each block [q_r, q_z, q_n, r q_n, z] and unit that is not 0: divided by
+    ||G||_F, such a step drops the only path that term makes. A float32 GRU with 1 - z =
+    sigma(-80) in one unit (q ~ 1e-36, normal) and its rows of W 1e-10 read d h^1 / d h^0 -inf
+    where it is 10^-45.06 (float64 at sigma(-600) and rows of 1e-100: -inf for 10^-360.90);
+    ordinary weights and gates stay 20 orders above it."""
+    H = w_hh.shape[-1]
+    hh, ih = _row_sizes(w_hh), _row_sizes(w_ih)
+    size = torch.cat(
+        [
+            small[: 2 * H] * torch.minimum(hh[: 2 * H], ih[: 2 * H]),  # q_r, q_z
+            small[2 * H : 3 * H] * ih[2 * H :],  # q_n (seen from x)
+            small[3 * H : 4 * H] * hh[2 * H :],  # r q_n (seen from h)
+            small[4 * H :],  # z
+        ]
+    )
+    info = torch.finfo(w_hh.dtype)
+    return bool(size.amin() < info.tiny / info.eps)
+
+
 def scaled_gru(
     coef: torch.Tensor,
     coef_hn: torch.Tensor,
@@ -99,21 +145,36 @@ def scaled_gru(
     pre: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     u: torch.Tensor,
     h_prev: torch.Tensor,
+    weights: tuple[torch.Tensor, torch.Tensor],
 ) -> CarriedRows | None:
     """The GRU's coefficients [q_r, q_z, q_n, r q_n, z] (``coef`` (T, B, 3 H), ``coef_hn`` and
     ``z`` (T, B, H), flushed) as :class:`CarriedRows` of 5 H, the coefficient exp(ln) rel, in
     the steps and samples where one that is not an exact 0 (q_r is where u = 0, q_z where
     h = n) is below the smallest normal number; None where there is none (found by (T, B)
-    reductions, and an exact 0's check in those steps and samples alone).
+    reductions, and an exact 0's check in those steps and samples alone) and no term with
+    the layer's ``weights`` (W_hh, W_ih) is below the range (:func:`terms_below`), rows of none
+    where one is (each step is then weighed, none carried).
 
     There, per entry, ln = ln |coefficient| in float64 from the pre-activations ``pre`` =
     (a_r, a_z, a_n), ``u`` = W_hn h + b_hn and ``h_prev`` (ln sigma'(a) = ln sigma(a) +
     ln sigma(-a), 1 - z = sigma(-a_z), h - n as :func:`minus_tanh` forms it), and rel = its
     sign (0 for an exact 0, ln 0 there); elsewhere ln = 0 and rel the coefficient."""
     tiny = torch.finfo(coef.dtype).tiny
-    need = _below(coef, tiny) | (coef_hn.amin(dim=-1) < tiny) | (z.amin(dim=-1) < tiny)
+    need, small = _below(coef, tiny)
+    need |= (coef_hn.amin(dim=-1) < tiny) | (z.amin(dim=-1) < tiny)
+
+    def none_carried(small: torch.Tensor) -> CarriedRows | None:  # (no row carried: weighed?)
+        # r q_n and z > 0 here (a 0 of theirs is carried), coef's exact zeros left out
+        rest = [v.amin(dim=(0, 1)).double() for v in (coef_hn, z)]
+        if not terms_below(torch.cat([small, *rest]), *weights):
+            return None
+        k, dev = 5 * z.shape[-1], coef.device
+        empty = torch.empty(0, dtype=torch.long, device=dev)
+        ln = torch.empty(0, k, dtype=torch.float64, device=dev)
+        return CarriedRows([0] * (coef.shape[0] + 1), empty, coef.new_empty(0, k), ln)
+
     if not bool(need.any()):
-        return None
+        return none_carried(small)  # (no |coefficient| below tiny: none is 0)
     rows = need.nonzero(as_tuple=True)
     a_r, a_z, a_n = (a[rows].double() for a in pre)
     uu = u[rows].double()
@@ -134,6 +195,8 @@ def scaled_gru(
     sign = torch.cat([torch.sign(uu), sign_diff, one, one, one], dim=-1)
     flat = torch.cat([coef[rows], coef_hn[rows], z[rows]], dim=-1)
     if not bool(((flat.abs() < tiny) & (sign != 0)).any()):
-        return None  # only exact zeros (u = 0: a GRU without biases at h0 = 0)
+        return none_carried(
+            _smallest(coef)
+        )  # only exact zeros (u = 0: a GRU without biases at h0 = 0)
     starts = [0, *need.sum(dim=1).cumsum(0).tolist()]  # rows are in (t, b) order
     return CarriedRows(starts, rows[1], sign.to(coef.dtype), torch.where(sign != 0, ln, 0.0))
