@@ -95,3 +95,70 @@ def test_an_ordinary_gru_is_neither_carried_nor_weighed() -> None:
     m = nn.GRU(8, 64, 2)
     x = torch.randn(50, 4, 8)
     assert all(st.gru_scaled is None for st in gated_steps(prepare_gated(m, x)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_normal_coefficients_whose_input_terms_alone_leave_the_range_are_weighed(dtype) -> None:
+    """As above, with W_hh as it was made and only unit 1's r and z rows of W_ih small (its n
+    row 0): each term q W_ih is out of the range, each q W_hh is not. The check takes the
+    smaller of a coefficient's rows in W_hh and W_ih (with W_hh's alone, the float64 case read
+    its input rows and d h^1 / d h^0 -inf where they are 10^-361.01 and 10^-361.32). Measured:
+    <= 1.1e-7 (float32) and 1.2e-13 (float64)."""
+    torch.manual_seed(0)
+    m = nn.GRU(2, 2, 2).to(dtype)
+    small, a_z = (1e-12, 60.0) if dtype == torch.float32 else (1e-100, 600.0)
+    with torch.no_grad():
+        for l in range(2):
+            for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(m, f"{k}_l{l}").view(3, 2, -1)[:, 0] = 0.0  # unit 0 idle
+            w = getattr(m, f"weight_ih_l{l}").view(3, 2, -1)
+            w[:2, 1] *= small
+            w[2, 1] = 0.0
+            getattr(m, f"bias_ih_l{l}").view(3, 2)[1, 1] = a_z
+            getattr(m, f"bias_hh_l{l}").view(3, 2)[1, 1] = 0.0
+    x = torch.randn(5, 2, 2, dtype=dtype)
+    assert _worst(m, x) <= (1e-5 if dtype == torch.float32 else 1e-12)
+
+
+def test_r_q_n_below_the_range_alone_is_carried() -> None:
+    """r q_n (the n block seen from h) below float32's range while every other coefficient is
+    a normal number: r = sigma(-86) ~ 4e-38, q_n ~ 1e-3 (a_n ~ 4.5), q_r ~ q_n u r normal with
+    W_hn x1e20, q_z ~ sigma'(-70) ~ 4e-31; W_hr = W_hz = 0, so dh'/dh = diag(z ~ 4e-31) + r q_n
+    W_hn (~1e-20). The step and sample are carried for r q_n's sake alone: without that check
+    (a mutant of scaled_gru) the state rows read diag(z)'s path, 38 orders low. Measured
+    1.6e-6."""
+    torch.manual_seed(0)
+    m = nn.GRU(2, 2, 1)
+    with torch.no_grad():
+        m.weight_hh_l0.view(3, 2, 2)[:2] = 0.0
+        m.weight_hh_l0.view(3, 2, 2)[2] *= 1e20
+        m.bias_hh_l0.zero_()
+        b = m.bias_ih_l0.view(3, 2)
+        b[0], b[1], b[2] = -86.0, -70.0, 4.5
+        m.weight_ih_l0.mul_(0.01)
+    x, h0 = torch.randn(4, 2, 2), torch.randn(1, 2, 2) * 0.5
+    (st,) = gated_steps(prepare_gated(m, x, h0))
+    assert float(st.coef.abs().min()) >= torch.finfo(torch.float32).tiny  # all normal
+    assert float(st.coef_hn.min()) == 0.0  # r q_n flushed
+    assert _worst(m, x, h0) <= 1e-5
+
+
+@pytest.mark.parametrize(("dtype", "a_z"), [(torch.float32, 100.0), (torch.float64, 800.0)])
+def test_h_minus_n_at_a_state_of_its_sign_with_a_moderate_candidate(dtype, a_z) -> None:
+    """h0 = +-1 exactly (h = s = sign(a_n)) and a_n = 1 and -0.3 at step 0: h - n is formed as
+    s (1 - tanh|a_n|) = s 2 e / (1 + e), e = exp(-2|a_n|), whose log's last term, ln(1 + e),
+    matters where |a_n| is small (a mutant with its sign flipped read the input rows 0.38
+    orders off). q_z is carried (sigma'(a_z) below the range), the only path from x (W_ir,
+    W_in and W_hh 0). Measured 1.5e-6 (float32) and 5.7e-14 (float64)."""
+    torch.manual_seed(0)
+    m = nn.GRU(2, 2, 1).to(dtype)
+    with torch.no_grad():
+        m.weight_hh_l0.zero_()
+        m.bias_hh_l0.zero_()
+        w = m.weight_ih_l0.view(3, 2, 2)
+        w[0], w[2] = 0.0, 0.0
+        b = m.bias_ih_l0.view(3, 2)
+        b[0], b[1], b[2] = 0.0, a_z, torch.tensor([1.0, -0.3])
+    x = torch.randn(3, 2, 2, dtype=dtype)
+    h0 = torch.tensor([[[1.0, -1.0], [1.0, -1.0]]], dtype=dtype)
+    assert _worst(m, x, h0) <= (1e-5 if dtype == torch.float32 else 1e-12)
