@@ -198,7 +198,8 @@ def _step(
         assert g.c is not None and g.ln_cols is not None and g.inv_c is not None
         k, ln_h_k = st.k[t], g.ln_h[:, None]  # G_h diag(k)'s columns: at most ||G_h|| k_j
         if st.k_scaled is not None:  # k = exp(ln_k) k_rel (a k below the dtype's range)
-            k, ln_h_k = st.k_scaled[0][t], g.ln_h[:, None] + st.k_scaled[1][t]
+            k, ln_k = st.k_scaled.at(t, k)
+            ln_h_k = g.ln_h[:, None] + ln_k
         scale_c = torch.maximum(ln_h_k, g.ln_cols)  # (B, H): each column of p
         w_h = weights_below(ln_h_k, scale_c) * g.inv[:, None]
         w_c = weights_below(g.ln_cols, scale_c) * g.inv_c
@@ -210,8 +211,9 @@ def _step(
         ln_scale = torch.empty_like(rel)
         ln_scale[:, :3] = scale_c[:, None, :]
         if st.c_scaled is not None:
-            rel[:, :3] = st.c_scaled[0][t].view(-1, 3, H)
-            ln_scale[:, :3] += st.c_scaled[1][t].view(-1, 3, H)
+            c_rel, ln_c = st.c_scaled.at(t, st.coef[t][:, : 3 * H])
+            rel[:, :3] = c_rel.view(-1, 3, H)
+            ln_scale[:, :3] += ln_c.view(-1, 3, H)
         ln_o = g.s  # G_h O's scale (O's exponent included where carried)
         if st.o_scaled is not None:
             rel[:, 3] = st.o_scaled[0][t]

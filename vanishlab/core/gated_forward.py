@@ -178,15 +178,15 @@ class GatedSteps:
     ``h`` (and ``c`` for an LSTM) ``(T, B, H)``; ``coef`` ``(T, B, G H)``; ``carry`` ``(T, B,
     H)`` (f or z); ``k`` (LSTM: o tanh'(c')) or ``coef_hn`` (GRU: r q_n), ``(T, B, H)``.
 
-    ``k_scaled`` (LSTM, None unless needed): ``(k_rel, ln_k)`` with k = exp(ln_k) k_rel,
-    ``ln_k`` ``(T, B, H)`` float64 and ``k_rel`` ``(T, B, H)``, for the steps and samples where
-    some unit's k is below the dtype's smallest normal number (:func:`scaled_k`).
+    ``k_scaled`` (LSTM, None unless needed): k = exp(ln_k) k_rel in the steps and samples
+    where some unit's k is below the dtype's smallest normal number, those rows alone
+    (:class:`~vanishlab.core.gated_gru_range.CarriedRows`, :func:`scaled_k`).
     ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
     (``coef``'s last block) carried the same way, ``(O_rel, ln_O)`` (:func:`scaled_o`).
     ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first
-    three blocks) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, each ``(T, B, 3 H)``
-    (:func:`scaled_c`). ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64,
-    where some f is below the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
+    three blocks) as C = exp(ln_C) C_rel, the rows that need it alone (:func:`scaled_c`).
+    ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64, where some f is below
+    the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
     needed): [q_r, q_z, q_n, r q_n, z] as exp(ln) rel in the steps and samples where one is
     below the range alone, rows of none where a term, one times its row of W, is
     (:func:`~vanishlab.core.gated_gru_range.scaled_gru`): the steps of either are weighed.
@@ -198,9 +198,9 @@ class GatedSteps:
     carry: torch.Tensor
     k: torch.Tensor | None
     coef_hn: torch.Tensor | None
-    k_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    k_scaled: CarriedRows | None = None
     o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
-    c_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    c_scaled: CarriedRows | None = None
     f_scaled: torch.Tensor | None = None
     gru_scaled: CarriedRows | None = None
 
@@ -296,11 +296,9 @@ def scaled_f(f: torch.Tensor, a_f: torch.Tensor) -> torch.Tensor | None:
     return torch.nn.functional.logsigmoid(a_f.double())
 
 
-def scaled_c(
-    cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor] | None:
+def scaled_c(cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor) -> CarriedRows | None:
     """The cell gates' coefficients C = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g)] (``cell``,
-    ``coef``'s first three blocks, flushed) as ``(C_rel, ln_C)``, C = exp(ln_C) C_rel, in the
+    ``coef``'s first three blocks, flushed) as CarriedRows, C = exp(ln_C) C_rel, in the
     steps and samples where an entry that is not an exact 0 (g sigma'(a_i) is where g = 0,
     c sigma'(a_f) where c = 0, i tanh'(a_g) never) was flushed to 0; None where there is none
     (found by counts alone: no (T, B, H) temporary unless there is one).
@@ -333,17 +331,12 @@ def scaled_c(
         dim=-1,
     )
     rel = torch.cat([torch.sign(g), torch.sign(cp), torch.ones_like(g)], dim=-1)
-    c_rel = cell.clone()
-    c_rel[rows] = rel.to(cell.dtype)
-    ln_full = torch.zeros(cell.shape, dtype=torch.float64, device=cell.device)
-    ln_full[rows] = torch.where(rel != 0, ln_c, 0.0)  # an exact 0: rel 0, ln 0
-    return c_rel, ln_full
+    ln_c = torch.where(rel != 0, ln_c, 0.0)  # an exact 0: rel 0, ln 0
+    return CarriedRows.of(rows, cell.shape[0], rel.to(cell.dtype), ln_c)
 
 
-def scaled_k(
-    k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """k = o tanh'(c) as ``(k_rel, ln_k)``, k = exp(ln_k) k_rel (see :class:`GatedSteps`), or
+def scaled_k(k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows | None:
+    """k = o tanh'(c) as CarriedRows, k = exp(ln_k) k_rel (see :class:`GatedSteps`), or
     None where every k is a normal number.
 
     k is the one coefficient that a long horizon alone drives out of range: c grows with t
@@ -360,11 +353,8 @@ def scaled_k(
         return None
     rows = need.nonzero(as_tuple=True)
     a, cc = a_o[rows].double(), c[rows].double().abs()
-    k_rel = k.clone()
-    k_rel[rows] = 1.0
-    ln_k = torch.zeros(k.shape, dtype=torch.float64, device=k.device)
-    ln_k[rows] = torch.nn.functional.logsigmoid(a) + ln_tanh_derivative(cc)
-    return k_rel, ln_k
+    ln_k = torch.nn.functional.logsigmoid(a) + ln_tanh_derivative(cc)
+    return CarriedRows.of(rows, k.shape[0], torch.ones_like(k[rows]), ln_k)
 
 
 def scaled_o(

@@ -78,17 +78,27 @@ class CarriedRows:
     (n, K) in the dtype and ``ln`` (n, K) float64; every other row is its coefficient as it
     is, exponent 0. (Dense (T, B, K) tensors, one saturated entry asked a float32 GRU layer's
     forward to keep 3.5x the memory it kept, a float64 one's 2.7x, which no memory estimate
-    counts; the backward reads one step at a time, :meth:`at`.)"""
+    counts; the backward reads one step at a time, :meth:`at`.) An LSTM's C and k are kept
+    so too (:func:`~vanishlab.core.gated_forward.scaled_c`, ``scaled_k``)."""
 
     starts: list[int]
     sample: torch.Tensor
     rel: torch.Tensor
     ln: torch.Tensor
 
+    @classmethod
+    def of(
+        cls, rows: tuple[torch.Tensor, ...], steps: int, rel: torch.Tensor, ln: torch.Tensor
+    ) -> CarriedRows:
+        """The rows ``rows`` = (steps' indices, samples' indices), in (t, b) order as
+        ``nonzero`` gives them, of ``steps`` steps, with their ``rel`` and ``ln``."""
+        counts = torch.bincount(rows[0], minlength=steps).cumsum(0).tolist()
+        return cls([0, *counts], rows[1], rel, ln)
+
     def at(self, t: int, coef: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Step t's ``(rel, ln)``, each (B, K) float64, from ``coef`` (B, K), its coefficients
         as the forward flushed them."""
-        rel = coef.double()
+        rel = coef.to(torch.float64, copy=True)  # (never the forward's own, float64 included)
         ln = torch.zeros_like(rel)
         lo, hi = self.starts[t], self.starts[t + 1]
         if hi > lo:
@@ -198,5 +208,5 @@ def scaled_gru(
         return none_carried(
             _smallest(coef)
         )  # only exact zeros (u = 0: a GRU without biases at h0 = 0)
-    starts = [0, *need.sum(dim=1).cumsum(0).tolist()]  # rows are in (t, b) order
-    return CarriedRows(starts, rows[1], sign.to(coef.dtype), torch.where(sign != 0, ln, 0.0))
+    ln = torch.where(sign != 0, ln, 0.0)
+    return CarriedRows.of(rows, coef.shape[0], sign.to(coef.dtype), ln)
