@@ -166,15 +166,18 @@ def test_h_minus_n_at_a_state_of_its_sign_with_a_moderate_candidate(dtype, a_z) 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_an_lstm_s_carried_coefficients_keep_their_rows_alone(dtype) -> None:
-    """The LSTM's C (scaled_c) and k (scaled_k), carried alike, keep the rows that need them
-    (an LSTM of H 32, B 8, T 200, one input of 3e3 / 3e4). Before, each was dense: C_rel and
-    ln_C (T, B, 3 H), k_rel and ln_k (T, B, H): 1.5x (float32) and 1.0x (float64) the layer's
-    other tensors for one row of 1600 (after, H 128, B 16, T 400: 6 kB beside 26 MB)."""
+    """The LSTM's C, k, O and ln f (scaled_c, scaled_k, scaled_o, scaled_f), carried alike,
+    keep the rows that need them (an LSTM of H 32, B 8, T 200, one input of 3e3 / 3e4).
+    Before, each was dense: C_rel and ln_C (T, B, 3 H), k_rel and ln_k (T, B, H), O_rel
+    (T, B, H) and its scale (T, B), ln f (T, B, H): 1.9x (float32) and 1.25x (float64) the
+    layer's other tensors for one row of 1600 (H 128, B 16, T 400: 1.88x and 1.25x; after,
+    a few kB beside 26 MB)."""
     torch.manual_seed(0)
     m = nn.LSTM(4, 32, 2).to(dtype)
     x = torch.randn(200, 8, 4, dtype=dtype)
     x[100, 3] = 3e3 if dtype == torch.float32 else 3e4
     st = gated_steps(prepare_gated(m, x))[0]
-    assert st.c_scaled is not None and st.k_scaled is not None  # the case carries both
+    carried = (st.c_scaled, st.k_scaled, st.o_scaled, st.f_scaled)
+    assert all(v is not None for v in carried)  # the case carries all four
     kept = _bytes((st.h, st.c, st.coef, st.carry, st.k))
-    assert _bytes((st.c_scaled, st.k_scaled)) < 0.01 * kept
+    assert _bytes(carried) < 0.01 * kept

@@ -214,11 +214,11 @@ def _step(
             c_rel, ln_c = st.c_scaled.at(t, st.coef[t][:, : 3 * H])
             rel[:, :3] = c_rel.view(-1, 3, H)
             ln_scale[:, :3] += ln_c.view(-1, 3, H)
-        ln_o = g.s  # G_h O's scale (O's exponent included where carried)
+        ln_scale[:, 3] = g.s[:, None]  # G_h O's scale (O's exponent included where carried)
         if st.o_scaled is not None:
-            rel[:, 3] = st.o_scaled[0][t]
-            ln_o = g.s + st.o_scaled[1][t]
-        ln_scale[:, 3] = ln_o[:, None]
+            o_rel, ln_o = st.o_scaled.at(t, st.coef[t][:, 3 * H :])
+            rel[:, 3] = o_rel
+            ln_scale[:, 3] += ln_o
         w_hh, w_ih, ln_r = rows  # ln_r: (2, 4, H), W_hh's rows' and W_ih's
         ln_p = column_sizes(p)  # what each coefficient meets: p's column, or G_h's (o)
         ln_meet = torch.stack([ln_p, ln_p, ln_p, column_sizes(g.h)], dim=1)
@@ -233,7 +233,7 @@ def _step(
             scale_ih=scale_ih,
             o_hh=_blocks(coef_hh, w_hh, H, _OUT_GATE),
             o_ih=_blocks(coef_ih, w_ih, H, _OUT_GATE) if coef_ih is not None else None,
-            ln_f=st.f_scaled[t] if st.f_scaled is not None else st.carry[t].double().log(),
+            ln_f=_ln_f(st, t),
             p=p,
             scale_c=scale_c,
         )
@@ -247,6 +247,15 @@ def _step(
     j_hh.diagonal(dim1=-2, dim2=-1).add_(st.carry[t] * inv)  # + diag(z)
     j_ih = _blocks(coef, inp.weights_ih[l], H, range(3)) if want_ih else None
     return _Step(j_hh=j_hh, j_ih=j_ih, scale=g.ln_fro, scale_ih=g.ln_fro)
+
+
+def _ln_f(st: GatedSteps, t: int) -> torch.Tensor:
+    """ln f at step t, (B, H) float64: carried (ln sigma(a_f)) in the rows where some f is
+    below the range (gated_forward.scaled_f), ln f elsewhere."""
+    if st.f_scaled is None:
+        return st.carry[t].double().log()
+    rel, ln = st.f_scaled.at(t, st.carry[t])
+    return rel.log_().add_(ln)
 
 
 _GRU_HH = [0, 1, 3, 4]  # q_r, q_z, r q_n (W_hh's rows) and z (the identity's, norm 1)

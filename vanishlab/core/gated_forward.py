@@ -182,10 +182,10 @@ class GatedSteps:
     where some unit's k is below the dtype's smallest normal number, those rows alone
     (:class:`~vanishlab.core.gated_gru_range.CarriedRows`, :func:`scaled_k`).
     ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
-    (``coef``'s last block) carried the same way, ``(O_rel, ln_O)`` (:func:`scaled_o`).
+    (``coef``'s last block) carried the same way, O = exp(ln_O) O_rel (:func:`scaled_o`).
     ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first
     three blocks) as C = exp(ln_C) C_rel, the rows that need it alone (:func:`scaled_c`).
-    ``f_scaled`` (LSTM, None unless needed): ln f, ``(T, B, H)`` float64, where some f is below
+    ``f_scaled`` (LSTM, None unless needed): ln f, float64, in the rows where some f is below
     the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
     needed): [q_r, q_z, q_n, r q_n, z] as exp(ln) rel in the steps and samples where one is
     below the range alone, rows of none where a term, one times its row of W, is
@@ -199,9 +199,9 @@ class GatedSteps:
     k: torch.Tensor | None
     coef_hn: torch.Tensor | None
     k_scaled: CarriedRows | None = None
-    o_scaled: tuple[torch.Tensor, torch.Tensor] | None = None
+    o_scaled: CarriedRows | None = None
     c_scaled: CarriedRows | None = None
-    f_scaled: torch.Tensor | None = None
+    f_scaled: CarriedRows | None = None
     gru_scaled: CarriedRows | None = None
 
 
@@ -285,15 +285,18 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     )
 
 
-def scaled_f(f: torch.Tensor, a_f: torch.Tensor) -> torch.Tensor | None:
-    """ln f = ln sigma(a_f), ``(T, B, H)`` float64, where some forget gate f (flushed) is below
+def scaled_f(f: torch.Tensor, a_f: torch.Tensor) -> CarriedRows | None:
+    """ln f = ln sigma(a_f), float64, in the rows where some forget gate f (flushed) is below
     the smallest normal number (a_f below ~-87 in float32, ~-708 in float64); None where none
     is (one reduction). Every path from c to what follows passes through f (dc'/dc = diag(f),
     dh'/dc = k f): read as 0, the rows d y / d c_t behind it read -inf where they are finite
     (a float32 LSTM at a_f = -100: 10^-48.5)."""
-    if bool(f.amin() >= torch.finfo(f.dtype).tiny):  # (f > 0: no |f| needed)
+    need = f.amin(dim=-1) < torch.finfo(f.dtype).tiny  # (f > 0: no |f| needed)
+    if not bool(need.any()):
         return None
-    return torch.nn.functional.logsigmoid(a_f.double())
+    rows = need.nonzero(as_tuple=True)
+    ln_f = torch.nn.functional.logsigmoid(a_f[rows].double())
+    return CarriedRows.of(rows, f.shape[0], torch.ones_like(f[rows]), ln_f)
 
 
 def scaled_c(cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor) -> CarriedRows | None:
@@ -357,11 +360,9 @@ def scaled_k(k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows
     return CarriedRows.of(rows, k.shape[0], torch.ones_like(k[rows]), ln_k)
 
 
-def scaled_o(
-    coef_o: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor] | None:
+def scaled_o(coef_o: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows | None:
     """The o gate's coefficient O = tanh(c') sigma'(a_o) (``coef``'s last block, flushed) as
-    ``(O_rel, ln_O)``, O = exp(ln_O) O_rel, ln_O the largest ln |O| over the units, in the
+    CarriedRows, O = exp(ln_O) O_rel, ln_O the largest ln |O| over the units, in the
     steps and samples where some unit's O is below the smallest normal number and c' is not 0;
     None where there is none.
 
@@ -381,11 +382,8 @@ def scaled_o(
     top = ln_o.amax(dim=-1)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
     rel = torch.exp(ln_o - top[:, None]).copysign_(cc)  # O has c's sign
-    o_rel = coef_o.clone()
-    o_rel[rows] = flush_digitless(rel.to(coef_o.dtype), signed=True)  # far below the top: 0
-    scale = torch.zeros(coef_o.shape[:-1], dtype=torch.float64, device=coef_o.device)
-    scale[rows] = top
-    return o_rel, scale
+    o_rel = flush_digitless(rel.to(coef_o.dtype), signed=True)  # far below the top: 0
+    return CarriedRows.of(rows, coef_o.shape[0], o_rel, top[:, None].expand_as(rel).clone())
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
