@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from .gated_forward import GatedSteps, gated_steps, prepare_gated
+from .gated_gru_range import CarriedRows
 from .qr_step import qr_step
 from .spectrum_args import check_spectrum_args
 from .steps import step_done
@@ -75,7 +76,7 @@ def _shift(coefs: list[_Coef]) -> _Shift | None:
     an ordinary call runs as before, bit for bit, and without its few ops a step."""
     s = torch.stack([c.top() for c in coefs]).amax(dim=0)
     m = torch.where(torch.isfinite(s), torch.floor(s / _LN2), 0.0)
-    if all(c.ln is None for c in coefs) and bool((m >= -_UNSCALED).all()):  # one sync a call
+    if all(c.carried is None for c in coefs) and bool((m >= -_UNSCALED).all()):  # one sync a call
         return None
     down2 = None
     if bool((m < -1000).any()):  # one sync a call
@@ -98,49 +99,47 @@ def _shift(coefs: list[_Coef]) -> _Shift | None:
 
 
 class _Coef(NamedTuple):
-    """One coefficient vector of every step, value = rel * exp(ln): ``rel`` ``(T, B, W)`` in the
-    module's dtype, ``ln`` float64 of its shape, or None where ``rel`` is the value (an entry
-    flushed to 0 is then exact, or read as 0: see the module docstring)."""
+    """One coefficient vector of every step: ``value`` ``(T, B, W)`` as the forward flushed it
+    (an entry flushed to 0 is then exact, or read as 0: see the module docstring), and where
+    gated_forward carries an exponent, ``carried``: value = rel exp(ln) in its rows."""
 
-    rel: torch.Tensor
-    ln: torch.Tensor | None = None
+    value: torch.Tensor
+    carried: CarriedRows | None = None
 
     def top(self) -> torch.Tensor:
         """``(T, B)``: the largest ln |value| over the entries (-inf where every one is 0)."""
-        if self.ln is None:
-            return torch.log(self.rel.abs().amax(dim=-1).double())
-        return (torch.log(self.rel.abs().double()) + self.ln).amax(dim=-1)
+        top = torch.log(self.value.abs().amax(dim=-1).double())
+        c = self.carried
+        if c is not None and c.sample.numel():
+            counts = torch.tensor(c.starts, device=top.device).diff()
+            steps = torch.repeat_interleave(torch.arange(len(counts), device=top.device), counts)
+            top[steps, c.sample] = (torch.log(c.rel.abs().double()) + c.ln).amax(dim=-1)
+        return top
 
     def at(self, t: int, shift: _Shift | None = None) -> torch.Tensor:
         """Step t's values in float64 over 2^m (``shift``; None: the values), ``(B, W, 1)``."""
-        if self.ln is not None:  # sign and log: rel * exp(ln) can be 0 * inf, or inf * tiny
-            rel = self.rel[t].double()
-            ln = torch.log(rel.abs()) + (self.ln[t] if shift is None else self.ln[t] - shift.ln[t])
+        if self.carried is not None:  # sign and log: rel * exp(ln) can be 0 * inf, or inf * tiny
+            rel, ln = self.carried.at(t, self.value[t])
+            ln = torch.log(rel.abs()) + (ln if shift is None else ln - shift.ln[t])
             return (torch.exp(ln) * torch.sign(rel))[..., None]
         if shift is None:
-            return self.rel[t].double()[..., None]
-        out = self.rel[t] * shift.down[t]  # float64 by type promotion; 2^-m exact
+            return self.value[t].double()[..., None]
+        out = self.value[t] * shift.down[t]  # float64 by type promotion; 2^-m exact
         return (out if shift.down2 is None else out * shift.down2[t])[..., None]
 
 
-def _lstm_coefficients(st: GatedSteps) -> tuple[_Coef, _Coef, _Coef]:
-    """An LSTM layer's [C | O] ``(T, B, 4 H)`` (``coef``), f and k ``(T, B, H)``, each with its
-    exponent where :mod:`~vanishlab.core.gated_forward` carries one (where a field is None, the
-    flushed coefficient is exact as it is)."""
+def _lstm_coefficients(st: GatedSteps) -> tuple[_Coef, _Coef, _Coef, _Coef]:
+    """An LSTM layer's C ``(T, B, 3 H)`` and O, f and k ``(T, B, H)``, each with its exponent
+    where :mod:`~vanishlab.core.gated_forward` carries one (where a field is None, the flushed
+    coefficient is exact as it is)."""
     assert st.k is not None
     H = st.carry.shape[-1]
-    gates = _Coef(st.coef)
-    if st.c_scaled is not None or st.o_scaled is not None:
-        zeros = st.coef.new_zeros(st.coef.shape, dtype=torch.float64)
-        cell, ln_c = st.c_scaled or (st.coef[..., : 3 * H], zeros[..., : 3 * H])
-        o, ln_o = st.o_scaled or (st.coef[..., 3 * H :], zeros[..., 0])
-        ln = torch.cat([ln_c, ln_o[..., None].expand(o.shape)], dim=-1)
-        gates = _Coef(torch.cat([cell, o], dim=-1), ln)
-    f = _Coef(st.carry)
-    if st.f_scaled is not None:
-        f = _Coef(torch.ones_like(st.carry), st.f_scaled)
-    k = _Coef(*st.k_scaled) if st.k_scaled is not None else _Coef(st.k)
-    return gates, f, k
+    return (
+        _Coef(st.coef[..., : 3 * H], st.c_scaled),
+        _Coef(st.coef[..., 3 * H :], st.o_scaled),
+        _Coef(st.carry, st.f_scaled),
+        _Coef(st.k, st.k_scaled),
+    )
 
 
 def _gru_coefficients(st: GatedSteps) -> tuple[_Coef, _Coef, _Coef]:
@@ -148,13 +147,16 @@ def _gru_coefficients(st: GatedSteps) -> tuple[_Coef, _Coef, _Coef]:
     exponents where :mod:`~vanishlab.core.gated_gru_range` carries them (``gru_scaled``, its
     blocks in that order)."""
     assert st.coef_hn is not None
-    if st.gru_scaled is None:
-        return _Coef(st.coef), _Coef(st.coef_hn), _Coef(st.carry)
-    rel, ln = st.gru_scaled
+    values = (st.coef, st.coef_hn, st.carry)
+    c = st.gru_scaled
+    if c is None:
+        return tuple(_Coef(v) for v in values)  # type: ignore[return-value]
     H = st.carry.shape[-1]
-    part = (slice(0, 3 * H), slice(3 * H, 4 * H), slice(4 * H, 5 * H))
-    q, hn, z = (_Coef(rel[..., p], ln[..., p]) for p in part)
-    return q, hn, z
+    parts = (slice(0, 3 * H), slice(3 * H, 4 * H), slice(4 * H, 5 * H))
+    return tuple(  # type: ignore[return-value]
+        _Coef(v, CarriedRows(c.starts, c.sample, c.rel[:, p], c.ln[:, p]))
+        for v, p in zip(values, parts, strict=True)
+    )
 
 
 @torch.no_grad()
@@ -183,7 +185,7 @@ def gated_lyapunov_spectrum(
     f64, device = torch.float64, inp.x.device
     coefs = [(_lstm_coefficients if lstm else _gru_coefficients)(st) for st in gated_steps(inp)]
     # the Jacobian's terms: every coefficient but k, which only multiplies C and f (|k| <= 1)
-    shift = _shift([c for cs in coefs for c in (cs[:2] if lstm else cs)])
+    shift = _shift([c for cs in coefs for c in (cs[:3] if lstm else cs)])
     w_hh = [w.to(f64) for w in inp.weights_hh]
     w_ih = [w.to(f64) for w in inp.weights_ih]
     if q0 is None:
@@ -203,8 +205,8 @@ def gated_lyapunov_spectrum(
                 below = below * shift.up[t]
             e_in = None if below is None else w_ih[l] @ below
             if lstm:
-                gates, f, kk = coefs[l]
-                coef = gates.at(t, shift)
+                cell, o, f, kk = coefs[l]
+                coef = torch.cat([cell.at(t, shift), o.at(t, shift)], dim=1)
                 da = e if e_in is None else e + e_in
                 dc = f.at(t, shift) * q[:, l * width + H : (l + 1) * width]
                 dc = dc + (coef[:, : 3 * H] * da[:, : 3 * H]).unflatten(1, (3, H)).sum(1)
