@@ -207,7 +207,7 @@ def _step(
         # Each gate's coefficient per unit as exp(ln_scale) rel: i, f and g meet p's columns
         # (C's exponent included where carried), o meets G_h (O's likewise)
         coef = st.coef[t].view(-1, 4, H)
-        rel = coef.to(torch.float64)
+        rel = coef.to(torch.float64, copy=True)  # (written below: never the forward's own)
         ln_scale = torch.empty_like(rel)
         ln_scale[:, :3] = scale_c[:, None, :]
         if st.c_scaled is not None:
