@@ -1,0 +1,163 @@
+"""The QR method on graded steps: rows of J_t Q_{t-1} at very different scales (helper 476).
+
+Householder QR of z = J_t Q_{t-1} has a columnwise backward error, eps ||z_j||, which swamped a
+direction whose growth lives in z's small rows: its exponent read at rounding's level (~-37 a
+step), often above the true top one. ``qr_step`` now puts z's rows in decreasing max |entry|
+first (row-wise backward stable, Powell & Reid 1969; Cox & Higham 1998) where z has no zero row.
+References: ``exact_spectrum`` (120-digit QR of the gated step Jacobians,
+tests/test_gated_saturation.py) and, for an nn.RNN, ``_rnn_exact`` below (forward pass,
+Jacobians and QR in mpmath). Old values are torch 2.13's CPU build.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import mpmath
+import pytest
+import torch
+from test_gated_saturation import _gate_bias, exact_spectrum
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.core.qr_step import qr_step
+
+F64 = torch.float64
+
+
+def _rnn_exact(rnn: nn.RNN, x: torch.Tensor, digits: int = 60) -> list[float]:
+    """The full spectrum of a one-layer tanh ``nn.RNN`` on an unbatched ``x`` (h0 = 0): its
+    forward pass, step Jacobians diag(tanh'(a_t)) W_hh and their QR all in mpmath."""
+    mpmath.mp.dps = digits
+    w_ih, w_hh = (mpmath.matrix(w.detach().double().tolist()) for w in rnn.all_weights[0][:2])
+    bias = mpmath.matrix((rnn.bias_ih_l0.double() + 0).tolist())
+    bias += mpmath.matrix(rnn.bias_hh_l0.double().tolist())  # summed in mpmath
+    H = rnn.hidden_size
+    h, q = mpmath.zeros(H, 1), mpmath.eye(H)
+    total = [mpmath.mpf(0)] * H
+    for t in range(x.shape[0]):
+        a = w_ih * mpmath.matrix(x[t].double().tolist()) + w_hh * h + bias
+        h = a.apply(mpmath.tanh)
+        jac = mpmath.diag([mpmath.sech(v) ** 2 for v in a]) * w_hh
+        q, r = mpmath.qr(jac * q, mode="skinny")
+        total = [s + mpmath.log(abs(r[i, i])) for i, s in enumerate(total)]
+    return sorted((float(s / x.shape[0]) for s in total), reverse=True)
+
+
+def _graded_tanh_net() -> tuple[nn.RNN, torch.Tensor]:
+    """tests/test_lyapunov.py's 3-unit tanh net in float64 at weights ~x30 (oracle fuzz, helper
+    333): every step of full rank, rows of J_t at 1e-11, 1e-33 and 1e-17."""
+    rnn = nn.RNN(1, 3).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(
+            torch.tensor([[15.986194610595703], [4.082569777965546], [14.960675239562988]])
+        )
+        rnn.weight_hh_l0.copy_(
+            torch.tensor(
+                [
+                    [2.860385701060295, -13.078426122665405, -5.248429477214813],
+                    [-1.401713490486145, 14.10858929157257, 15.115887522697449],
+                    [-12.951495051383972, -13.08021068572998, -10.56881994009018],
+                ],
+                dtype=F64,
+            )
+        )
+        rnn.bias_ih_l0.copy_(
+            torch.tensor([1.2731735408306122, -1.639494001865387, -1.071016564965248])
+        )
+        rnn.bias_hh_l0.copy_(
+            torch.tensor([14.32775616645813, 9.916035532951355, 3.528132811188698])
+        )
+    return rnn, torch.tensor([[0.5638119924664015], [0.8970742305256788]], dtype=F64)
+
+
+def test_a_graded_tanh_net_reads_its_third_exponent_as_the_mpmath_reference() -> None:
+    """Old: -21.667, -27.456, -53.386 (the third rounding), against -60.246 in 60 digits (and in
+    docs/maths.md's 80); now -60.246 to 1e-13."""
+    rnn, x = _graded_tanh_net()
+    want = _rnn_exact(rnn, x)
+    assert want[2] == pytest.approx(-60.246, abs=1e-3)
+    assert vl.lyapunov_spectrum(rnn, x).tolist() == pytest.approx(want, abs=1e-9)
+
+
+def _lstm(hidden: int, bias: float, dtype: torch.dtype) -> tuple[nn.LSTM, torch.Tensor]:
+    """nn.LSTM(3, hidden), seed 0, forget and output gates at ``bias``, T = 20, one sample."""
+    torch.manual_seed(0)
+    m = nn.LSTM(3, hidden)
+    _gate_bias(m, 1, bias)
+    _gate_bias(m, 3, bias)
+    m = m.to(dtype)
+    return m, torch.randn(20, 1, 3, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("hidden", "bias", "dtype", "tol"),
+    [(2, -100.0, torch.float32, 1e-4), (3, -60.0, torch.float32, 1e-4), (2, -200.0, F64, 1e-9)],
+    ids=["H2-f32-100", "H3-f32-60", "H2-f64-200"],
+)
+def test_an_lstm_with_f_and_o_shut_reads_every_exponent_as_the_reference(
+    hidden, bias, dtype, tol
+) -> None:
+    """The h rows of each step are o ~ e^bias times the c rows. Old (lead's /tmp/lyap_gap.py):
+    H2-f32-100 [-40.37, -43.25, -44.39, -94.93] for the reference's [-95.02, -95.43, -107.09,
+    -107.91]; H3-f32-60 -36.22 to -57.05 for -56.84 to -65.90; H2-f64-200 [-48.10, -49.21,
+    -68.81, -190.15] for [-190.07, -190.76, -211.73, -212.42]. Now within 3.1e-6 (float32: the
+    reference takes the module's float64 copy, the engine its float32 states) and 1e-13."""
+    m, x = _lstm(hidden, bias, dtype)
+    want = exact_spectrum(copy.deepcopy(m), x)
+    got = vl.lyapunov_spectrum(m, x)[0].tolist()
+    assert got == pytest.approx(want, abs=tol)
+
+
+def test_an_lstm_with_f_and_o_shut_reads_k_2_as_the_reference() -> None:
+    """k = 2 from a random q0 (k < n): old -43.44, -95.05 for the reference's -95.10, -95.51."""
+    m, x = _lstm(2, -100.0, torch.float32)
+    q0 = torch.randn(4, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    want = exact_spectrum(copy.deepcopy(m), x, q0=q0)
+    assert vl.lyapunov_spectrum(m, x, q0=q0)[0].tolist() == pytest.approx(want, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[[1e-10, 3e-10], [0.0, 0.0], [3.0, -2.0]], [[0.5, 1.0], [1e-7, 2e-7], [3.0, -2.0]]],
+    ids=["zero-row", "span-1e7"],
+)
+def test_a_step_with_a_zero_row_or_rows_within_1e8_keeps_its_rows_in_place(rows) -> None:
+    """A zero row (a relu unit off), and rows whose max |entry| span less than 1e8 (every
+    ordinary step, measured), keep Householder QR on z as it is, bit for bit. Zero rows sorted
+    last left the trailing R[i, i] exactly 0 and the k - r rule then annihilated a live
+    direction (with every such step sorted, tests/test_lyapunov.py's annihilated-directions
+    test read -inf); ordinary steps sorted read multi-layer LSTMs 5-100x further from the
+    120-digit reference (qr_step._GRADED)."""
+    z = torch.tensor([rows], dtype=F64)
+    q, total = qr_step(z, torch.zeros(1, 2, dtype=F64), True, torch.eye(3, 2, dtype=F64)[None])
+    q_plain, r_plain = torch.linalg.qr(z)
+    assert torch.equal(q, q_plain)
+    assert torch.equal(total, r_plain.diagonal(dim1=-2, dim2=-1).abs().log())
+
+
+def test_an_r_entry_rounded_to_exactly_0_without_zero_rows_reads_rounding() -> None:
+    """qr_step's rule for an R[i, i] that LAPACK rounds to exactly 0 where z has no zero row and
+    no zero column: rounding, eps max|z|, not -inf. The 3-unit net of tests/test_lyapunov.py
+    that showed it no longer meets such a 0 with the rows sorted, so it is made here: z's rows
+    already in order (49, 28, 28), its first two columns parallel, LAPACK's R[1, 1] exactly 0."""
+    z = torch.tensor([[[14.0, 49.0, 2.0], [8.0, 28.0, -4.0], [8.0, 28.0, 8.0]]], dtype=F64)
+    assert torch.linalg.qr(z)[1][0, 1, 1].item() == 0.0
+    total = qr_step(z, torch.zeros(1, 3, dtype=F64), True, torch.eye(3, dtype=F64)[None])[1]
+    assert total[0, 1].item() == pytest.approx(math.log(torch.finfo(F64).eps * 49.0))
+
+
+def test_a_batch_sorts_its_graded_samples_alone() -> None:
+    """One graded sample in a batch sorts its own rows (its rows in their order read R[1, 1] as
+    e^-57.5646, where a 50-digit QR has e^-56.7599: the big row's rounding swamps the small
+    ones), and leaves the other's as they are, bit for bit (P the identity there: the path a
+    GPU always takes)."""
+    graded = [[1e-25, 3e-25], [1.0, 1.0], [2e-25, 1e-25]]
+    plain = [[0.5, 1.0], [1e-7, 2e-7], [3.0, -2.0]]
+    z = torch.tensor([graded, plain], dtype=F64)
+    q, total = qr_step(z, torch.zeros(2, 2, dtype=F64), True, torch.eye(3, 2, dtype=F64)[None])
+    q_plain, r_plain = torch.linalg.qr(z[1])
+    assert torch.equal(q[1], q_plain)
+    assert torch.equal(total[1], r_plain.diagonal().abs().log())
+    assert total[0].tolist() == pytest.approx([0.0, -56.75990836863409], abs=1e-12)
