@@ -1,0 +1,91 @@
+"""qr_step with z's rows sorted (helper 476) against the version before, in one process.
+
+Configs: ``nn.RNN(32, 128)`` tanh and ``nn.LSTM(32, 64, 2)``, float32, T = 200, B = 4, ordinary
+init, the full spectrum (k = 128 and 256). The version before is read from git (``--base``,
+default b920feb9, the commit before the change) and put in place of ``qr_step`` in
+core/lyapunov.py and core/gated_lyapunov.py; the two are timed alternately, 5 rounds, the order
+swapped each round, one torch thread; best and median of each and the median of the per-round
+ratios are printed, with the largest difference of their exponents.
+Run: ``.venv/bin/python benchmarks/bench_qr_graded.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import vanishlab as vl
+from vanishlab.core import gated_lyapunov, lyapunov, qr_step
+
+
+def _old(base: str):
+    source = subprocess.run(
+        ["git", "show", f"{base}:vanishlab/core/qr_step.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "qr_step_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("vanishlab.core._qr_step_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.qr_step
+
+
+def _use(step) -> None:
+    lyapunov.qr_step = step
+    gated_lyapunov.qr_step = step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="b920feb9")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    steps = {"before": _old(args.base), "now": qr_step.qr_step}
+    print(f"torch {torch.__version__}, 1 thread; before = {args.base}")
+    torch.manual_seed(0)
+    cases = (
+        ("RNN(32, 128) tanh", nn.RNN(32, 128), torch.randn(200, 4, 32)),
+        ("LSTM(32, 64, 2)", nn.LSTM(32, 64, 2), torch.randn(200, 4, 32)),
+    )
+    for name, m, x in cases:
+        got = {}
+        for which, step in steps.items():
+            _use(step)
+            got[which] = vl.lyapunov_spectrum(m, x)
+        diff = (got["now"] - got["before"]).abs().max().item()
+        print(f"--- {name} float32, T 200, B 4, full spectrum: max |now - before| {diff:.1e}")
+        times: dict[str, list[float]] = {"before": [], "now": []}
+        ratios = []
+        for r in range(args.rounds):
+            for which in ("now", "before")[:: 1 if r % 2 else -1]:
+                _use(steps[which])
+                t0 = time.perf_counter()
+                vl.lyapunov_spectrum(m, x)
+                times[which].append(time.perf_counter() - t0)
+            ratios.append(times["now"][-1] / times["before"][-1])
+            print(
+                f"round {r}: before {times['before'][-1]:.3f} s  now {times['now'][-1]:.3f} s  "
+                f"now/before {ratios[-1]:.3f}"
+            )
+        for which, ts in times.items():
+            print(f"{which}: best {min(ts):.3f} s  median {statistics.median(ts):.3f} s")
+        print(f"median now/before {statistics.median(ratios):.3f}")
+    _use(steps["now"])
+
+
+if __name__ == "__main__":
+    main()
