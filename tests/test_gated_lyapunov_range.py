@@ -10,12 +10,15 @@ module's float64 copy, tests/test_gated_saturation.py).
 What is asserted is what a float64 QR can resolve. Where one step's Jacobian has entries more
 than ~1e16 apart (a gate at -100 puts e^-100 ~ 1e-44 between its h and c rows), a direction
 whose growth lives in the small entries picks up rounding of Q_{t-1} (~1e-16 in every
-component) through the large ones, and its exponent reads at rounding's level, ~-37 per step,
-in any float64 QR (measured: -40.4 for the reference's -95.0, was -inf). So the tests take the
-exponents whose directions the large entries carry (the top ones, where the shut gates shut
-the whole state's growth), and the top one alone (k = 1: a normalised vector keeps each
-component's relative accuracy, which QR's Q does not). A GRU's exponents (gated_gru_range,
-helper 472) are read alike: the step at -1000, and the gap's case below.
+component) through the large ones, and its exponent read at rounding's level, ~-37 per step
+(measured: -40.4 for the reference's -95.0, was -inf). Where the small entries are whole rows,
+qr_step now sorts the rows first and one layer reads every exponent as the reference
+(tests/test_qr_graded.py); where they lie within columns (the input gate at -100) any float64
+QR reads rounding. So the tests here take the exponents whose directions the large entries
+carry (the top ones, where the shut gates shut the whole state's growth), and the top one alone
+(k = 1: a normalised vector keeps each component's relative accuracy, which QR's Q does not). A
+GRU's exponents (gated_gru_range, helper 472) are read alike: the step at -1000, and the gap's
+case below.
 """
 
 from __future__ import annotations
@@ -69,9 +72,10 @@ def test_shut_gates_in_float32_the_top_exponents_agree(L: int) -> None:
 
 @pytest.mark.parametrize("L", [1, 2])
 def test_forget_and_output_gates_shut_in_float32_the_top_exponent_agrees(L: int) -> None:
-    # f, o at -100 (the case measured when the gap was found): old -inf. The full spectrum reads
-    # rounding but for its last (measured -42.7, -42.8, -44.3, -95.1 against -95.2 to -107.9);
-    # one direction does not.
+    # f, o at -100 (the case measured when the gap was found): old -inf. The full spectrum read
+    # rounding but for its last (measured -42.7, -42.8, -44.3, -95.1 against -95.17 to -107.91)
+    # until qr_step sorted graded rows: now one layer reads all four as the reference, two
+    # layers up to 5.5 off (tests/test_qr_graded.py). One direction never did.
     m = _lstm(torch.float32, L, (1, 3), -100.0)
     x = _x(torch.float32)
     got = vl.lyapunov_spectrum(m, x, k=1)[0].tolist()

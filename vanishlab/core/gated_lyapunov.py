@@ -29,10 +29,12 @@ step whose coefficients are all 0 keeps m = 0, as qr_step reads it. A call that 
 exponent and whose steps' largest coefficients are all >= 2^-60 runs unscaled, as before, bit
 for bit (2^m, a power of two, would change only m ln 2's rounding). Before, the coefficients
 were read as flushed (float32: 0 below ~1e-38), and every exponent of an LSTM with gates at -100
-read -inf, as one whose whole step was below float64's range. What a float64 QR cannot resolve
-stays: where one step's entries span more than ~1e16, a direction whose growth lives in the
-small ones reads rounding (~-37 per step; the top exponent alone, k = 1, keeps its digits:
-tests/test_gated_lyapunov_range.py).
+read -inf, as one whose whole step was below float64's range. Where one step's entries span
+more than ~1e16, a direction whose growth lives in the small ones read rounding (~-37 per step).
+Where they are whole rows of the step, qr_step now sorts the rows first (its graded rows: one
+layer reads as the reference, two layers up to ~5 off, tests/test_qr_graded.py); where they lie
+within z's columns (an input gate at -100) no float64 QR resolves them. The top exponent alone,
+k = 1, keeps its digits either way (tests/test_gated_lyapunov_range.py).
 """
 
 from __future__ import annotations
