@@ -266,9 +266,8 @@ def _gru_step(g: ScaledG, st: GatedSteps, t: int, H: int, want_ih: bool, rows: t
     scaled_gru), or one of whose terms, a coefficient times its row of W, was below the range
     (gated_gru_range.terms_below), each term weighed by its coefficient, exponent included, the
     column of G it meets and its row of W (gated_terms.weigh), as an LSTM's are. Only there:
-    weighing every
-    GRU step cost 18% (default call) to 43% (Frobenius) on a 2-layer GRU, H = 128
-    (benchmarks/bench_gru_range.py); elsewhere the step is divided by ||G||_F."""
+    weighing every GRU step cost 18% (default call) to 43% (Frobenius) on a 2-layer GRU, H =
+    128 (benchmarks/bench_gru_range.py); elsewhere the step is divided by ||G||_F."""
     w_hh, w_ih, ln_r = rows  # W's unit rows and their norms' logs, (2, 3, H)
     assert st.gru_scaled is not None
     rel, ln = st.gru_scaled.at(t, torch.cat([st.coef[t], st.coef_hn[t], st.carry[t]], dim=-1))

@@ -408,6 +408,8 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     coef = torch.cat(
         [q_n * u * _dsigmoid(a_r), minus_tanh(h_prev, a_n) * _dsigmoid(a_z), q_n], dim=-1
     )
+    # (Flushed as an LSTM's are, though no measured number depends on it: scaled_gru carries
+    # every step and sample with an entry below tiny, flushed or not, and replaces those rows)
     coef, z = flush_digitless(coef, signed=True), flush_digitless(torch.sigmoid(a_z))
     coef_hn = flush_digitless(r * q_n)
     return GatedSteps(

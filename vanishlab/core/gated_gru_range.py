@@ -78,8 +78,9 @@ class CarriedRows:
     (n, K) in the dtype and ``ln`` (n, K) float64; every other row is its coefficient as it
     is, exponent 0. (Dense (T, B, K) tensors, one saturated entry asked a float32 GRU layer's
     forward to keep 3.5x the memory it kept, a float64 one's 2.7x, which no memory estimate
-    counts; the backward reads one step at a time, :meth:`at`.) An LSTM's C and k are kept
-    so too (:func:`~vanishlab.core.gated_forward.scaled_c`, ``scaled_k``)."""
+    counts; the backward reads one step at a time, :meth:`at`.) An LSTM's C, k, O and ln f are
+    kept so too (:func:`~vanishlab.core.gated_forward.scaled_c`, ``scaled_k``, ``scaled_o``,
+    ``scaled_f``)."""
 
     starts: list[int]
     sample: torch.Tensor
@@ -205,8 +206,7 @@ def scaled_gru(
     sign = torch.cat([torch.sign(uu), sign_diff, one, one, one], dim=-1)
     flat = torch.cat([coef[rows], coef_hn[rows], z[rows]], dim=-1)
     if not bool(((flat.abs() < tiny) & (sign != 0)).any()):
-        return none_carried(
-            _smallest(coef)
-        )  # only exact zeros (u = 0: a GRU without biases at h0 = 0)
+        # only exact zeros (u = 0: a GRU without biases at h0 = 0)
+        return none_carried(_smallest(coef))
     ln = torch.where(sign != 0, ln, 0.0)
     return CarriedRows.of(rows, coef.shape[0], sign.to(coef.dtype), ln)
