@@ -33,6 +33,7 @@ __all__ = [
     "check_finite_states",
     "flush_digitless",
     "layer_states",
+    "ln_sigmoid_derivative",
     "ln_tanh_derivative",
     "own_precision",
     "recurrence_kernel",
@@ -50,6 +51,13 @@ def tanh_derivative(a: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
     e = (a.abs_() if in_place else a.abs()).mul_(-2).exp_()
     denominator = (e + 1).square_()
     return flush_digitless(e.div_(denominator).mul_(4))
+
+
+def ln_sigmoid_derivative(a: torch.Tensor) -> torch.Tensor:
+    """ln sigma'(a) = ln sigma(a) + ln sigma(-a) of ``a`` (float64), finite where sigma'(a)
+    itself is below any float's range (the gated cells' carried exponents)."""
+    lsig = torch.nn.functional.logsigmoid
+    return lsig(a) + lsig(-a)
 
 
 def ln_tanh_derivative(v: torch.Tensor) -> torch.Tensor:

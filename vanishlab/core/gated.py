@@ -75,6 +75,7 @@ import torch
 from torch import nn
 
 from .gated_forward import GatedInputs, GatedSteps, gated_steps, prepare_gated
+from .gated_gru_range import GRU_BLOCKS
 from .gated_one_layer import gate_blocks, one_layer_norms
 from .gated_scaled import ScaledG, over_max, unit_norm, weights_below
 from .gated_terms import column_sizes, unit_rows, weigh
@@ -271,8 +272,8 @@ def _gru_step(g: ScaledG, st: GatedSteps, t: int, H: int, want_ih: bool, rows: t
     w_hh, w_ih, ln_r = rows  # W's unit rows and their norms' logs, (2, 3, H)
     assert st.gru_scaled is not None
     rel, ln = st.gru_scaled.at(t, torch.cat([st.coef[t], st.coef_hn[t], st.carry[t]], dim=-1))
-    rel = rel.view(-1, 5, H)
-    ln_scale = ln.view(-1, 5, H) + g.s[:, None, None]
+    rel = rel.view(-1, GRU_BLOCKS, H)
+    ln_scale = ln.view(-1, GRU_BLOCKS, H) + g.s[:, None, None]
     ln_meet = column_sizes(g.h)[:, None, :]  # every term meets G's column j
     ln_r_hh = torch.cat([ln_r[0], ln_r.new_zeros(1, H)])[None]
     coefs, scale = weigh(rel[:, _GRU_HH], ln_scale[:, _GRU_HH], ln_meet, ln_r_hh)

@@ -42,6 +42,7 @@ from .cells import gate_count
 from .forward import (
     check_finite_states,
     flush_digitless,
+    ln_sigmoid_derivative,
     ln_tanh_derivative,
     recurrence_kernel,
     tanh_derivative,
@@ -327,8 +328,8 @@ def scaled_c(cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor) -> Carri
     ln_dtanh = ln_tanh_derivative(ag.abs())
     ln_c = torch.cat(
         [
-            torch.log(g.abs()) + lsig(ai) + lsig(-ai),
-            torch.log(cp.abs()) + lsig(af) + lsig(-af),
+            torch.log(g.abs()) + ln_sigmoid_derivative(ai),
+            torch.log(cp.abs()) + ln_sigmoid_derivative(af),
             lsig(ai) + ln_dtanh,
         ],
         dim=-1,
@@ -377,8 +378,7 @@ def scaled_o(coef_o: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> Carrie
         return None
     rows = need.nonzero(as_tuple=True)
     a, cc = a_o[rows].double(), c[rows].double()
-    lsig = torch.nn.functional.logsigmoid
-    ln_o = torch.log(torch.tanh(cc).abs()) + lsig(a) + lsig(-a)  # (rows, H)
+    ln_o = torch.log(torch.tanh(cc).abs()) + ln_sigmoid_derivative(a)  # (rows, H)
     top = ln_o.amax(dim=-1)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
     rel = torch.exp(ln_o - top[:, None]).copysign_(cc)  # O has c's sign

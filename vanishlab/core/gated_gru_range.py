@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .forward import ln_tanh_derivative
+from .forward import ln_sigmoid_derivative, ln_tanh_derivative
 
 __all__ = ["GRU_BLOCKS", "CarriedRows", "minus_tanh", "scaled_gru"]
 
@@ -194,8 +194,8 @@ def scaled_gru(
     ln_qn = lsig(-a_z) + ln_tanh_derivative(a_n.abs())
     ln = torch.cat(
         [
-            ln_qn + uu.abs().log() + lsig(a_r) + lsig(-a_r),
-            ln_diff + lsig(a_z) + lsig(-a_z),
+            ln_qn + uu.abs().log() + ln_sigmoid_derivative(a_r),
+            ln_diff + ln_sigmoid_derivative(a_z),
             ln_qn,
             lsig(a_r) + ln_qn,
             lsig(a_z),
