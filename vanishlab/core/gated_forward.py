@@ -47,7 +47,8 @@ from .forward import (
     recurrence_kernel,
     tanh_derivative,
 )
-from .gated_gru_range import CarriedRows, minus_tanh, scaled_gru
+from .gated_carried import CarriedRows
+from .gated_gru_range import minus_tanh, scaled_gru
 from .inputs import (
     Shapes,
     check_float_module,
@@ -181,7 +182,7 @@ class GatedSteps:
 
     ``k_scaled`` (LSTM, None unless needed): k = exp(ln_k) k_rel in the steps and samples
     where some unit's k is below the dtype's smallest normal number, those rows alone
-    (:class:`~vanishlab.core.gated_gru_range.CarriedRows`, :func:`scaled_k`).
+    (:class:`~vanishlab.core.gated_carried.CarriedRows`, :func:`scaled_k`).
     ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
     (``coef``'s last block) carried the same way, O = exp(ln_O) O_rel (:func:`scaled_o`).
     ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first

@@ -45,8 +45,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .gated_carried import CarriedRows
 from .gated_forward import GatedSteps, gated_steps, prepare_gated
-from .gated_gru_range import CarriedRows
 from .qr_step import qr_step
 from .spectrum_args import check_spectrum_args
 from .steps import step_done
