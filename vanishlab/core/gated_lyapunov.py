@@ -34,7 +34,9 @@ more than ~1e16, a direction whose growth lives in the small ones read rounding 
 Where they are whole rows of the step, qr_step now sorts the rows first (its graded rows: one
 layer reads as the reference, two layers up to ~5 off, tests/test_qr_graded.py); where they lie
 within z's columns (an input gate at -100) no float64 QR resolves them. The top exponent alone,
-k = 1, keeps its digits either way (tests/test_gated_lyapunov_range.py).
+k = 1, keeps its digits either way (tests/test_gated_lyapunov_range.py), but for entries more
+than float64's range below the step's largest: those are 0, and k = 1 reads -inf too where they
+carry it (a float64 LSTM with i and o at -800 beside f ~ 1: -inf for the reference's -99.92).
 """
 
 from __future__ import annotations
