@@ -11,34 +11,14 @@ their exponents. Run: ``.venv/bin/python benchmarks/bench_gated_lyapunov_range.p
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
 from torch import nn
 
 from vanishlab.core.gated_lyapunov import gated_lyapunov_spectrum as new
-
-
-def _old(base: str):
-    source = subprocess.run(
-        ["git", "show", f"{base}:vanishlab/core/gated_lyapunov.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parent,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "gated_lyapunov_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("vanishlab.core._lyapunov_before", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.gated_lyapunov_spectrum
 
 
 def main() -> None:
@@ -47,7 +27,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    old = _old(args.base)
+    old = timing.core_module_at(args.base, "gated_lyapunov").gated_lyapunov_spectrum
     torch.manual_seed(0)
     m = nn.LSTM(32, 64, 2)
     x = torch.randn(200, 4, 32)

@@ -12,35 +12,15 @@ Run: ``.venv/bin/python benchmarks/bench_qr_graded.py``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
+import timing  # run as a script: benchmarks/ is on the path
 import torch
 from torch import nn
 
 import vanishlab as vl
 from vanishlab.core import gated_lyapunov, lyapunov, qr_step
-
-
-def _old(base: str):
-    source = subprocess.run(
-        ["git", "show", f"{base}:vanishlab/core/qr_step.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parent,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "qr_step_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("vanishlab.core._qr_step_before", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.qr_step
 
 
 def _use(step) -> None:
@@ -54,7 +34,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    steps = {"before": _old(args.base), "now": qr_step.qr_step}
+    steps = {"before": timing.core_module_at(args.base, "qr_step").qr_step, "now": qr_step.qr_step}
     print(f"torch {torch.__version__}, 1 thread; before = {args.base}")
     torch.manual_seed(0)
     cases = (

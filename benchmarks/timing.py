@@ -10,6 +10,8 @@
 - :func:`header`: the line that records torch, the machine, its threads and load, and the clock;
   :func:`load`, the load average alone (bench_cli and bench_report print it at their start and
   end: a comparison timed on a shared machine is read with the load beside it).
+- :func:`core_module_at`: a module of vanishlab/core as an earlier commit had it, loaded beside
+  today's package, for a before/after comparison of one change in one process.
 
 A module of the benchmarks, not of the package: the scripts import it as ``timing``, being run
 from this folder. It imports torch only where a function needs it (bench_cli times fresh
@@ -19,9 +21,14 @@ processes and imports none).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
 
 WALL: Callable[[], float] = time.perf_counter
 CPU: Callable[[], float] = time.process_time
@@ -129,3 +136,22 @@ def load() -> str:
 def _threads(n: int) -> str:
     """``n`` threads in words: "1 thread", "2 threads" (the logs' headers read "1 threads")."""
     return f"{n} thread{'s' * (n != 1)}"
+
+
+def core_module_at(base: str, name: str) -> ModuleType:
+    """vanishlab/core/``name``.py as commit ``base`` had it (read with ``git show``), loaded as
+    vanishlab.core._``name``_before: its relative imports read today's package."""
+    source = subprocess.run(
+        ["git", "show", f"{base}:vanishlab/core/{name}.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / f"{name}_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"vanishlab.core._{name}_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -396,15 +396,10 @@ def test_spectrum_argument_review_k_0_a_bool_h0_and_the_rank_rule() -> None:
         vl.lyapunov_spectrum(rnn, x, q0=q0)
 
 
-def test_an_r_entry_rounded_to_exactly_0_in_a_full_rank_step_is_finite() -> None:
-    """A 3-unit tanh net in float64 at weights ~x30 (oracle fuzz, helper 333): every step has
-    full rank (tanh' ~1e-34 at most, W_hh invertible), so no direction is annihilated; the
-    exponents in 80-digit arithmetic are -21.667, -27.456 and -60.246. LAPACK rounded the
-    second step's R[2, 2] to exactly 0.0 (rows of 1e-11, 1e-33 and 1e-17), and the third read
-    -inf, "annihilated exactly". It is rounding, read at rounding's size (finite) as
-    docs/maths.md, section 6 says. A direction that a step maps to exactly 0 (a zero column
-    of W_hh with q0 = I) stays -inf. With z's rows sorted in qr_step (helper 476) that 0 is gone
-    and the third reads -60.246 (tests/test_qr_graded.py, which keeps the rule's own test)."""
+def graded_tanh_net() -> tuple[nn.RNN, torch.Tensor]:
+    """A 3-unit tanh net in float64 at weights ~x30 (oracle fuzz, helper 333) and its input:
+    every step of full rank, rows of J_t at 1e-11, 1e-33 and 1e-17 (tests/test_qr_graded.py
+    reads it too)."""
     f64 = torch.float64
     rnn = nn.RNN(1, 3).double()
     with torch.no_grad():
@@ -427,7 +422,19 @@ def test_an_r_entry_rounded_to_exactly_0_in_a_full_rank_step_is_finite() -> None
         rnn.bias_hh_l0.copy_(
             torch.tensor([14.32775616645813, 9.916035532951355, 3.528132811188698])
         )
-    x = torch.tensor([[0.5638119924664015], [0.8970742305256788]], dtype=f64)
+    return rnn, torch.tensor([[0.5638119924664015], [0.8970742305256788]], dtype=f64)
+
+
+def test_an_r_entry_rounded_to_exactly_0_in_a_full_rank_step_is_finite() -> None:
+    """A 3-unit tanh net in float64 at weights ~x30 (oracle fuzz, helper 333): every step has
+    full rank (tanh' ~1e-34 at most, W_hh invertible), so no direction is annihilated; the
+    exponents in 80-digit arithmetic are -21.667, -27.456 and -60.246. LAPACK rounded the
+    second step's R[2, 2] to exactly 0.0 (rows of 1e-11, 1e-33 and 1e-17), and the third read
+    -inf, "annihilated exactly". It is rounding, read at rounding's size (finite) as
+    docs/maths.md, section 6 says. A direction that a step maps to exactly 0 (a zero column
+    of W_hh with q0 = I) stays -inf. With z's rows sorted in qr_step (helper 476) that 0 is gone
+    and the third reads -60.246 (tests/test_qr_graded.py, which keeps the rule's own test)."""
+    rnn, x = graded_tanh_net()
     spectrum = vl.lyapunov_spectrum(rnn, x)
     assert torch.isfinite(spectrum).all(), spectrum
     assert spectrum[:2].tolist() == pytest.approx([-21.667079871354993, -27.455640551731786])

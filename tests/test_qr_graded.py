@@ -18,6 +18,7 @@ import mpmath
 import pytest
 import torch
 from test_gated_saturation import _gate_bias, exact_spectrum
+from test_lyapunov import graded_tanh_net
 from torch import nn
 
 import vanishlab as vl
@@ -45,37 +46,10 @@ def _rnn_exact(rnn: nn.RNN, x: torch.Tensor, digits: int = 60) -> list[float]:
     return sorted((float(s / x.shape[0]) for s in total), reverse=True)
 
 
-def _graded_tanh_net() -> tuple[nn.RNN, torch.Tensor]:
-    """tests/test_lyapunov.py's 3-unit tanh net in float64 at weights ~x30 (oracle fuzz, helper
-    333): every step of full rank, rows of J_t at 1e-11, 1e-33 and 1e-17."""
-    rnn = nn.RNN(1, 3).double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(
-            torch.tensor([[15.986194610595703], [4.082569777965546], [14.960675239562988]])
-        )
-        rnn.weight_hh_l0.copy_(
-            torch.tensor(
-                [
-                    [2.860385701060295, -13.078426122665405, -5.248429477214813],
-                    [-1.401713490486145, 14.10858929157257, 15.115887522697449],
-                    [-12.951495051383972, -13.08021068572998, -10.56881994009018],
-                ],
-                dtype=F64,
-            )
-        )
-        rnn.bias_ih_l0.copy_(
-            torch.tensor([1.2731735408306122, -1.639494001865387, -1.071016564965248])
-        )
-        rnn.bias_hh_l0.copy_(
-            torch.tensor([14.32775616645813, 9.916035532951355, 3.528132811188698])
-        )
-    return rnn, torch.tensor([[0.5638119924664015], [0.8970742305256788]], dtype=F64)
-
-
 def test_a_graded_tanh_net_reads_its_third_exponent_as_the_mpmath_reference() -> None:
     """Old: -21.667, -27.456, -53.386 (the third rounding), against -60.246 in 60 digits (and in
     docs/maths.md's 80); now -60.246 to 1e-13."""
-    rnn, x = _graded_tanh_net()
+    rnn, x = graded_tanh_net()
     want = _rnn_exact(rnn, x)
     assert want[2] == pytest.approx(-60.246, abs=1e-3)
     assert vl.lyapunov_spectrum(rnn, x).tolist() == pytest.approx(want, abs=1e-9)
