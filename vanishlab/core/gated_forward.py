@@ -229,10 +229,6 @@ def _params(inp: GatedInputs, l: int) -> list[torch.Tensor]:
     return w if b_ih is None or b_hh is None else [*w, b_ih, b_hh]
 
 
-def _weights(inp: GatedInputs, l: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return inp.weights_hh[l], inp.weights_ih[l]
-
-
 def _kernel_args(inp: GatedInputs, l: int) -> tuple:
     # (params, has_biases, num_layers, dropout, train, bidirectional, batch_first): the
     # signature nn.LSTM.forward / nn.GRU.forward use.
@@ -420,7 +416,9 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         carry=z,
         k=None,
         coef_hn=coef_hn,
-        gru_scaled=scaled_gru(coef, coef_hn, z, (a_r, a_z, a_n), u, h_prev, _weights(inp, l)),
+        gru_scaled=scaled_gru(
+            coef, coef_hn, z, (a_r, a_z, a_n), u, h_prev, (inp.weights_hh[l], inp.weights_ih[l])
+        ),
     )
 
 

@@ -59,26 +59,21 @@ def _ln_minus_tanh(h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torc
 _SLICE = 16
 
 
-def _below(v: torch.Tensor, tiny: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _below(
+    v: torch.Tensor, tiny: float, *, skip_zeros: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(T, B): whether some |entry| of ``v`` (T, B, n) is below ``tiny``, and (n,) float64 the
-    smallest |entry| of each column, a few steps' |v| at a time (no (T, B, n) temporary; the
-    -inf vector norm, which makes none, took 7x as long)."""
+    smallest |entry| of each column (``skip_zeros``: that is not 0, inf where all are; an extra
+    pass, needed only where some entry is 0), a few steps' |v| at a time (no (T, B, n)
+    temporary; the -inf vector norm, which makes none, took 7x as long)."""
     need, small = [], torch.full(v.shape[-1:], torch.inf, dtype=torch.float64, device=v.device)
     for c in v.split(_SLICE):
         a = c.abs()
         need.append(a.amin(dim=-1) < tiny)
+        if skip_zeros:
+            a.masked_fill_(a == 0, torch.inf)
         small = torch.minimum(small, a.amin(dim=(0, 1)).double())
     return torch.cat(need), small
-
-
-def _smallest(v: torch.Tensor) -> torch.Tensor:
-    """(n,) float64: the smallest |entry| of each column of ``v`` (T, B, n) that is not 0 (inf
-    where all are), a few steps at a time."""
-    out = torch.full(v.shape[-1:], torch.inf, dtype=torch.float64, device=v.device)
-    for c in v.split(_SLICE):
-        a = c.abs()
-        out = torch.minimum(out, a.masked_fill_(a == 0, torch.inf).amin(dim=(0, 1)).double())
-    return out
 
 
 def _row_sizes(w: torch.Tensor) -> torch.Tensor:
@@ -169,6 +164,6 @@ def scaled_gru(
     flat = torch.cat([coef[rows], coef_hn[rows], z[rows]], dim=-1)
     if not bool(((flat.abs() < tiny) & (sign != 0)).any()):
         # only exact zeros (u = 0: a GRU without biases at h0 = 0)
-        return none_carried(_smallest(coef))
+        return none_carried(_below(coef, tiny, skip_zeros=True)[1])
     ln = torch.where(sign != 0, ln, 0.0)
     return CarriedRows.of(rows, coef.shape[0], sign.to(coef.dtype), ln)
