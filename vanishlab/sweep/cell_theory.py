@@ -23,6 +23,7 @@ from ..analysis.linear import (
 )
 from ..analysis.lyapunov_window import discarded_steps
 from ..analysis.pascanu import check_pascanu, pascanu_bound
+from ..core.cells import STATE_WIDTH
 from ..core.lyapunov import lyapunov_spectrum
 from ..core.seeds import seeded_generator
 from ..errors import NonFiniteStateError
@@ -81,7 +82,7 @@ def cell_predictions(
         # A random start: the standard basis vector e_1 is not generic (a diagonal Jacobian,
         # identity weights, would keep it on unit 1 forever instead of the top direction).
         # An LSTM's state is [h | c] per layer: dimension 2 L H.
-        width = (2 if model == "lstm" else 1) * L * config.hidden_size
+        width = STATE_WIDTH[model] * L * config.hidden_size
         q0 = torch.randn(
             width, 1, generator=seeded_generator(config.seed, "lyapunov"), dtype=torch.float32
         )

@@ -70,7 +70,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..core.cells import GATE_BLOCKS
+from ..core.cells import GATE_BLOCKS, STATE_WIDTH
 from .config import CellConfig
 
 __all__ = [
@@ -120,7 +120,7 @@ def untrained_terms(config: CellConfig) -> dict[str, float]:
     T, L, B, H, model = (
         config.seq_len, config.num_layers, config.batch, config.hidden_size, config.model
     )  # fmt: skip
-    width = 2 if model == "lstm" else 1  # an LSTM's state, [h | c]
+    width = STATE_WIDTH[model]  # an LSTM's state, [h | c]
     terms = {name: 0.0 for name in UNTRAINED_S}
     terms.update(
         cell=1.0,

@@ -31,7 +31,7 @@ from torch import nn
 
 from ..analysis.lyapunov_window import discarded_steps
 from ..core.allocation import available_bytes, available_words, memory_limit
-from ..core.cells import RUN_SOURCES
+from ..core.cells import RUN_SOURCES, STATE_WIDTH
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_dtype
 from ..core.lyapunov import lyapunov_spectrum
@@ -207,7 +207,7 @@ def top_lyapunov(module: nn.RNNBase, x: torch.Tensor, h0: Any = None, seed: int 
     """
     xs = canonical_inputs(module, x)
     T = int(xs.shape[0])
-    dim = module.num_layers * module.hidden_size * (2 if module_kind(module) == "lstm" else 1)
+    dim = module.num_layers * module.hidden_size * STATE_WIDTH[module_kind(module)]
     q0 = torch.randn(dim, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     try:
         lyap = lyapunov_spectrum(module, x, h0, k=1, discard=discarded_steps(T), q0=q0)

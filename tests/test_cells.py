@@ -1,0 +1,32 @@
+"""core/cells.py's facts of each model, held to the code that measures it: a fourth model added
+to one table and not another fails here, before a sweep or a Lyapunov start finds the gap."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import vanishlab as vl
+from vanishlab.core.cells import GATE_BLOCKS, MODELS, STATE_WIDTH
+from vanishlab.trained.spec import MODULES
+
+
+def test_every_table_of_the_models_names_the_same_models_in_order() -> None:
+    assert tuple(STATE_WIDTH) == MODELS == tuple(GATE_BLOCKS)
+    assert set(MODULES) == set(MODELS)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_state_width_is_the_dimension_the_lyapunov_spectrum_has(model) -> None:
+    """All of the spectrum is STATE_WIDTH L H exponents: one more is refused, as is a start q0
+    of another height (the sweep's and an analysis's q0 are built STATE_WIDTH L H tall)."""
+    L, H = 2, 3
+    module = MODULES[model](2, H, num_layers=L, dtype=torch.float64)
+    x = torch.randn(4, 1, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    n = STATE_WIDTH[model] * L * H
+    assert vl.lyapunov_spectrum(module, x, k=n).shape[-1] == n
+    with pytest.raises(ValueError, match=f"= {n}, got {n + 1}"):
+        vl.lyapunov_spectrum(module, x, k=n + 1)
+    q0 = torch.randn(n + 1, 1, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with pytest.raises(ValueError):
+        vl.lyapunov_spectrum(module, x, q0=q0)
