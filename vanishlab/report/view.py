@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..analysis.fits import fit_decay
 from ..errors import VanishlabError
-from ..sweep.config import AXIS_TABLE
+from ..sweep.config import AXIS_TABLE, MODELS
 from ..sweep.summary import summarize_frames
 from .failed_notes import FailedNotes
 from .format import (
@@ -224,7 +224,7 @@ class RunView(FailedNotes):
         a subset of ``["RNN", "LSTM", "GRU"]``."""
         r = self.results
         models = set(r["model"].dropna().unique()) if "model" in r else {"rnn"}
-        return [m.upper() for m in ("rnn", "lstm", "gru") if m in models]
+        return [m.upper() for m in MODELS if m in models]
 
     @cached_property
     def gated(self) -> str:

@@ -141,7 +141,7 @@ AXIS_TABLE: tuple[Axis, ...] = (
     Axis(
         "model", str, "rnn",
         meaning="``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``: ``rnn``, ``lstm`` or ``gru``",
-        help="Models: rnn, lstm, gru.", example="rnn,lstm,gru", label="model",
+        help=f"Models: {', '.join(MODELS)}.", example=",".join(MODELS), label="model",
         choices=MODELS, report_rank=-1, in_id_at_default=False,
     ),
     Axis(

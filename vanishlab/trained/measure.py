@@ -42,6 +42,7 @@ from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
 from ..sweep.config import AXES, CellConfig, config_id
 from ..sweep.memory import format_bytes, measure_bytes
+from .spec import MODULES
 
 __all__ = [
     "TRAINED_INIT",
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 
-_KIND = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
+_KIND = {cls: kind for kind, cls in MODULES.items()}  # the module classes, by model
 
 
 def module_kind(module: nn.RNNBase) -> str:

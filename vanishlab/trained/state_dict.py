@@ -24,6 +24,7 @@ from ..core.weight_reads import DROPPED_RAW, same_values
 from ..core.wrapped import OTHER_CELL, QUANTIZABLE, QUANTIZED
 from ..errors import VanishlabError
 from .foreign import quantized_advice
+from .spec import GATES, MODULES
 
 __all__ = ["find_recurrent", "find_state_dict", "module_label", "with_article"]
 
@@ -109,7 +110,8 @@ def find_state_dict(obj: Any, path: Path) -> tuple[str, Mapping[str, torch.Tenso
     )
 
 
-_CELL_GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}  # a cell's weight_hh is (gates x H, H)
+# a cell's weight_hh is (gates x H, H): its module's class name, by gate blocks
+_CELL_GATES = {blocks: MODULES[model].__name__ for blocks, model in GATES.items()}
 
 
 def _cell_recipe(flat: Mapping[str, torch.Tensor], weight_ih: str) -> str:

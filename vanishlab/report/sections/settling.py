@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from ...errors import VanishlabError
-from ...sweep.config import CellConfig
+from ...sweep.config import MODELS, CellConfig
 from ...sweep.cost import cell_cost
 from ...sweep.manifest import read_json_number
 from ..format import duration, plural, rate_text
@@ -115,7 +115,7 @@ def _run_time(gates: Gates, seq_len: int) -> float | None:
     """The seconds :func:`~vanishlab.sweep.cost.cell_cost` estimates a measurement of this
     model at ``seq_len`` takes on one CPU thread; None where its sizes are not known or are
     none a cell takes."""
-    if gates.sizes is None or gates.kind not in ("rnn", "lstm", "gru"):
+    if gates.sizes is None or gates.kind not in MODELS:
         return None
     layers, hidden, batch, inputs = gates.sizes
     try:

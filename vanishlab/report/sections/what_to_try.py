@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ...sweep.catalog import CHRONO_MEMORY, CHRONO_T_MAX, FORGET_BIAS_MEMORY
+from ...sweep.config import MODELS
 from ..format import plural
 from ..model import Code
 from .learn_command import GATE_INITS, GATED_INITS, IRNN_INITS, ORTHOGONAL_INITS, folder_words
@@ -26,7 +27,7 @@ def sizes_of(arch: dict[str, Any]) -> list[int] | None:
     """The model's layers, hidden size and input size; None where the architecture is not an
     nn.RNN, LSTM or GRU of positive whole sizes (no command can be given for it)."""
     sizes = [arch.get(k) for k in ("num_layers", "hidden_size", "input_size")]
-    if arch.get("kind") not in ("rnn", "lstm", "gru"):
+    if arch.get("kind") not in MODELS:
         return None
     if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
         return None
