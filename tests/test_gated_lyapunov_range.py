@@ -74,8 +74,9 @@ def test_shut_gates_in_float32_the_top_exponents_agree(L: int) -> None:
 def test_forget_and_output_gates_shut_in_float32_the_top_exponent_agrees(L: int) -> None:
     # f, o at -100 (the case measured when the gap was found): old -inf. The full spectrum read
     # rounding but for its last (measured -42.7, -42.8, -44.3, -95.1 against -95.17 to -107.91)
-    # until qr_step sorted graded rows: now one layer reads all four as the reference, two
-    # layers up to 5.5 off (tests/test_qr_graded.py). One direction never did.
+    # until qr_step reordered graded rows: one layer then read all four as the reference, two
+    # layers up to 5.5 off with the rows sorted once by size, 1.5e-6 in partial pivoting's
+    # order (tests/test_qr_graded.py). One direction never did.
     m = _lstm(torch.float32, L, (1, 3), -100.0)
     x = _x(torch.float32)
     got = vl.lyapunov_spectrum(m, x, k=1)[0].tolist()

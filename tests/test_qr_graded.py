@@ -2,8 +2,9 @@
 
 Householder QR of z = J_t Q_{t-1} has a columnwise backward error, eps ||z_j||, which swamped a
 direction whose growth lives in z's small rows: its exponent read at rounding's level (~-37 a
-step), often above the true top one. ``qr_step`` now puts z's rows in decreasing max |entry|
-first (row-wise backward stable, Powell & Reid 1969; Cox & Higham 1998) where z has no zero row.
+step), often above the true top one. ``qr_step`` put z's rows in decreasing max |entry| first
+(helper 476), and now in the row order of partial pivoting (helper 481: two and three layers too;
+row-wise backward stable, Powell & Reid 1969; Cox & Higham 1998) where z has no zero row.
 References: ``exact_spectrum`` (120-digit QR of the gated step Jacobians,
 tests/test_gated_saturation.py) and, for an nn.RNN, ``_rnn_exact`` below (forward pass,
 Jacobians and QR in mpmath). Old values are torch 2.13's CPU build.
@@ -55,10 +56,13 @@ def test_a_graded_tanh_net_reads_its_third_exponent_as_the_mpmath_reference() ->
     assert vl.lyapunov_spectrum(rnn, x).tolist() == pytest.approx(want, abs=1e-9)
 
 
-def _lstm(hidden: int, bias: float, dtype: torch.dtype) -> tuple[nn.LSTM, torch.Tensor]:
-    """nn.LSTM(3, hidden), seed 0, forget and output gates at ``bias``, T = 20, one sample."""
+def _lstm(
+    hidden: int, bias: float, dtype: torch.dtype, layers: int = 1
+) -> tuple[nn.LSTM, torch.Tensor]:
+    """nn.LSTM(3, hidden, layers), seed 0, forget and output gates at ``bias``, T = 20, one
+    sample."""
     torch.manual_seed(0)
-    m = nn.LSTM(3, hidden)
+    m = nn.LSTM(3, hidden, layers)
     _gate_bias(m, 1, bias)
     _gate_bias(m, 3, bias)
     m = m.to(dtype)
@@ -135,3 +139,39 @@ def test_a_batch_sorts_its_graded_samples_alone() -> None:
     assert torch.equal(q[1], q_plain)
     assert torch.equal(total[1], r_plain.diagonal().abs().log())
     assert total[0].tolist() == pytest.approx([0.0, -56.75990836863409], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("hidden", "layers", "bias", "dtype", "tol"),
+    [
+        (2, 2, -100.0, torch.float32, 1e-4),
+        (2, 3, -100.0, torch.float32, 1e-4),
+        (3, 2, -60.0, torch.float32, 1e-4),
+        (2, 2, -200.0, F64, 1e-9),
+    ],
+    ids=["H2-L2-f32-100", "H2-L3-f32-100", "H3-L2-f32-60", "H2-L2-f64-200"],
+)
+def test_a_stack_with_f_and_o_shut_reads_every_exponent_as_the_reference(
+    hidden, layers, bias, dtype, tol
+) -> None:
+    """Two and three layers: the rows are put in partial pivoting's order, not sorted once by
+    max |entry| (helper 481). Old (rows sorted), max |got - reference|: H2-L2-f32-100 4.73
+    ([-95.08, -95.80, -96.38, -97.12, -100.79, -101.69, -102.52, -107.40] for [-95.08, -95.80,
+    -96.63, -97.34, -105.00, -105.53, -107.25, -107.29]), H2-L3-f32-100 7.28, H3-L2-f32-60
+    1.37, H2-L2-f64-200 9.97 (-185.91 for -189.90 on top). Now 1.9e-6, 2.5e-6, 4.8e-6 (float32:
+    the reference takes the module's float64 copy) and 5.7e-14."""
+    m, x = _lstm(hidden, bias, dtype, layers)
+    want = exact_spectrum(copy.deepcopy(m), x)
+    got = vl.lyapunov_spectrum(m, x)[0].tolist()
+    assert got == pytest.approx(want, abs=tol)
+
+
+def test_a_three_layer_stack_reads_k_9_of_12_as_the_reference() -> None:
+    """k < n (q0 = I's first 9 columns, the default): old max 4.70 off (the lower five -97.20 to
+    -102.64 for -97.07 to -105.68); now 2.5e-6. A random q0 is not resolved either way (k = 6
+    of 8, two layers: 3.1 off): it mixes the h and c columns, and the part of each small row
+    that carries the lower exponents is then ~e^-100 below the row's own size, past float64's
+    rounding of z whatever the row order (docs/maths.md section 6)."""
+    m, x = _lstm(2, -100.0, torch.float32, layers=3)
+    want = exact_spectrum(copy.deepcopy(m), x, q0=torch.eye(12, 9, dtype=F64))
+    assert vl.lyapunov_spectrum(m, x, k=9)[0].tolist() == pytest.approx(want, abs=1e-4)

@@ -31,10 +31,11 @@ for bit (2^m, a power of two, would change only m ln 2's rounding). Before, the 
 were read as flushed (float32: 0 below ~1e-38), and every exponent of an LSTM with gates at -100
 read -inf, as one whose whole step was below float64's range. Where one step's entries span
 more than ~1e16, a direction whose growth lives in the small ones read rounding (~-37 per step).
-Where they are whole rows of the step, qr_step now sorts the rows first (its graded rows: one
-layer reads as the reference, two layers up to ~5 off, tests/test_qr_graded.py); where they lie
-within z's columns (an input gate at -100) no float64 QR resolves them. The top exponent alone,
-k = 1, keeps its digits either way (tests/test_gated_lyapunov_range.py), but for entries more
+Where they are whole rows of the step, qr_step now puts the rows in partial pivoting's order
+first (its graded rows: one layer reads as the reference, and two and three layers in most cases
+measured, tests/test_qr_graded.py; one 0.55 off, docs/maths.md section 6); where they lie within
+z's columns (an input gate at -100) no float64 QR resolves them. The top exponent alone, k = 1,
+keeps its digits either way (tests/test_gated_lyapunov_range.py), but for entries more
 than float64's range below the step's largest: those are 0, and k = 1 reads -inf too where they
 carry it (a float64 LSTM with i and o at -800 beside f ~ 1: -inf for the reference's -99.92).
 """

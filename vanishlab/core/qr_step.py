@@ -24,12 +24,20 @@ then loses a rank slot only to a direction it follows in the flag.
 Graded rows. Householder QR's backward error is columnwise, eps ||z_j||: where z's rows are at
 very different scales, it swamped a direction whose growth lives in the small rows, which read
 at rounding's level (~-37 a step), often above the true top exponent (an LSTM with f and o at
--100: -40.4 for -95.0). With the rows put in decreasing max |entry| first it is row-wise (Powell
-& Reid 1969; Cox & Higham 1998); P z = (P Q) R has the same R, and Q's rows go back. Not where z
-has a zero row: those rows sorted last are never touched by a reflector, so every trailing
-R[i, i] came out exactly 0 and the k - r rule above then took a live direction for the one that
-a rounding-level R[j, j] (j < r) had lost; such a step keeps its order, as before. Nor where
-the rows span less than ``_GRADED``: there sorting changes only the rounding, and for the worse.
+-100: -40.4 for -95.0). With row pivoting it is row-wise (Powell & Reid 1969; Cox & Higham
+1998): at each column the row of largest |entry| in the part not yet reduced goes first. The
+order is taken from Gaussian elimination with partial pivoting (LAPACK getrf, one batched call:
+the same rule on elimination's reduced part, not on Householder's), and z's rows put in it
+before one Householder QR: P z = (P Q) R, the same R, and Q's rows go back. A single sort by max
+|entry|, as before, read one layer as the reference but two layers up to 4.7 off (the reduced
+rows' sizes no longer follow z's); this order reads two and three layers as the reference
+(tests/test_qr_graded.py; not every stack: docs/maths.md section 6), as a Householder QR pivoted
+column by column does (the two orders agreed in 76 of 80 graded steps measured), at a quarter of
+that loop's cost. Not where z has a zero row: those rows put last are never touched by a
+reflector, so every trailing R[i, i] came out exactly 0 and the k - r rule above then took a
+live direction for the one that a rounding-level R[j, j] (j < r) had lost; such a step keeps its
+order, as before. Nor where the rows span less than ``_GRADED``: there reordering changes only
+the rounding, and for the worse.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from .scaling import scaled_norms
 
 __all__ = ["qr_step"]
 
-#: z's rows are sorted where their largest max |entry| is more than this times their smallest:
+#: z's rows are reordered where their largest max |entry| is more than this times their smallest:
 #: ordinary steps span <= 2e3 (default init, weights up to x5, measured), and sorting them made
 #: the lower exponents of multi-layer LSTMs 5-100x further from a 120-digit QR (1.9e-9 to
 #: 2.4e-7); unsorted, an LSTM with f and o at -15 (rows ~5e6 apart) is 2.2e-9 off, at -20
@@ -66,7 +74,7 @@ def qr_step(
     n = z.shape[-2]
     size = z.abs().amax(dim=-1)  # (B, n) each row's max |entry|; NaN where the row has one
     live = (size != 0).sum(dim=-1)  # (B,) rows not identically zero >= rank(z)
-    # Graded rows: P z = (P Q) R, the same R, with P putting the rows in decreasing max |entry|;
+    # Graded rows: P z = (P Q) R, the same R, with P the row order of partial pivoting;
     # Householder QR is then row-wise backward stable (Powell & Reid 1969; Cox & Higham 1998).
     # Only where z has no zero row and its rows span more than _GRADED (module docstring); else
     # the order is kept, and z's QR is the same as before, bit for bit.
@@ -74,7 +82,7 @@ def qr_step(
     # on the CPU the test is free and ordinary steps skip the permutations (20% of a call);
     # elsewhere no branch, no host sync: P is the identity where a sample is not graded
     if z.device.type != "cpu" or bool(graded.any()):
-        q, r = _sorted_qr(z, size, graded)
+        q, r = _pivoted_qr(z, graded)
     else:
         q, r = torch.linalg.qr(z)  # (B, n, k), (B, k, k)
     diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
@@ -94,12 +102,13 @@ def qr_step(
     return q.gather(-1, order[:, None, :].expand_as(q)), total.gather(-1, order)
 
 
-def _sorted_qr(
-    z: torch.Tensor, size: torch.Tensor, graded: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Q and R of ``z`` (``(B, n, k)``) from the QR of P z, P sorting a ``graded`` sample's rows
-    by decreasing ``size`` (the identity for the others): P z = (P Q) R."""
-    rows = torch.sort(size, dim=-1, descending=True, stable=True).indices  # (B, n)
+def _pivoted_qr(z: torch.Tensor, graded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Q and R of ``z`` (``(B, n, k)``) from the QR of P z, P putting a ``graded`` sample's rows
+    in the order of Gaussian elimination with partial pivoting (the identity for the others):
+    P z = (P Q) R."""
+    lu, pivots, _ = torch.linalg.lu_factor_ex(z)  # never raises: a singular z is fine here
+    swaps = torch.lu_unpack(lu, pivots, unpack_data=False)[0]  # (B, n, n): z = swaps L U
+    rows = swaps.argmax(dim=-2)  # (B, n): row i of swaps^T z is z[rows[i]]
     kept = torch.arange(z.shape[-2], device=z.device).expand_as(rows)
     rows = torch.where(graded[:, None], rows, kept)
     batch = torch.arange(z.shape[0], device=z.device)[:, None]
