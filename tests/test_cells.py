@@ -8,12 +8,33 @@ import torch
 
 import vanishlab as vl
 from vanishlab.core.cells import GATE_BLOCKS, MODELS, STATE_WIDTH
-from vanishlab.trained.spec import MODULES
+from vanishlab.core.gated_forward import check_gated
+from vanishlab.core.modules import GATED, MEASURED, MODULES, module_kind
+from vanishlab.trained import spec
 
 
 def test_every_table_of_the_models_names_the_same_models_in_order() -> None:
-    assert tuple(STATE_WIDTH) == MODELS == tuple(GATE_BLOCKS)
-    assert set(MODULES) == set(MODELS)
+    assert tuple(STATE_WIDTH) == MODELS == tuple(GATE_BLOCKS) == tuple(MODULES)
+    assert spec.MODULES is MODULES  # one table of the classes, re-exported
+    assert MEASURED == tuple(MODULES.values())
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_class_table_is_the_one_the_engine_checks_by(model) -> None:
+    """Each model's class (and a subclass of it) is of its model, and is gated to the engine
+    (measured by core/gated) exactly where it has more than one gate block."""
+    cls = MODULES[model]
+    sub = type(f"My{cls.__name__}", (cls,), {})
+    for module in (cls(2, 3), sub(2, 3)):
+        assert module_kind(module) == model
+        assert isinstance(module, GATED) == (GATE_BLOCKS[model] > 1)
+        if GATE_BLOCKS[model] > 1:
+            assert check_gated(module) is module
+        else:
+            with pytest.raises(TypeError, match="a torch.nn.LSTM or torch.nn.GRU"):
+                check_gated(module)
+    with pytest.raises(TypeError, match="expected nn.RNN, nn.LSTM or nn.GRU, got Linear"):
+        module_kind(torch.nn.Linear(2, 3))
 
 
 @pytest.mark.parametrize("model", MODELS)

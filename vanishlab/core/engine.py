@@ -47,6 +47,7 @@ from .forward import own_precision, states_and_derivatives
 from .frame import JacobianLogNorms, norms_frame
 from .gated import NORMS, SOURCE_HINTS, gated_log_norms
 from .inputs import RNNInputs, check_choices, module_dtype, prepare_inputs, wrong_module
+from .modules import GATED, MEASURED
 from .scaling import (
     RENORM,
     TinyNorms,
@@ -140,11 +141,11 @@ def jacobian_log_norms(
     sources: Sequence[str] = SOURCES,
 ) -> JacobianLogNorms:
     """Like :func:`jacobian_norms`, but returns the tensors (see :class:`JacobianLogNorms`)."""
-    if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
+    if not isinstance(rnn, MEASURED):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU", x)
     # in the module's dtype inside an autocast region too; too large for memory: one line
     with own_precision(x), memory_refused(f"measuring the {type(rnn).__name__} on this x"):
-        if isinstance(rnn, torch.nn.LSTM | torch.nn.GRU):  # gated cells: vanishlab.core.gated
+        if isinstance(rnn, GATED):  # gated cells: vanishlab.core.gated
             return JacobianLogNorms(**gated_log_norms(rnn, x, h0, norms=norms, sources=sources))
         norms, sources = (
             check_choices(norms, NORMS, "norms"),

@@ -55,6 +55,7 @@ from .inputs import (
     check_one_direction,
     wrong_module,
 )
+from .modules import GATED
 from .own_forward import base_name, check_own_forward
 from .tensor_checks import check_sequence, check_state
 from .weight_reads import module_weight
@@ -102,7 +103,7 @@ class GatedInputs(Shapes):
 
 def check_gated(module: object) -> nn.LSTM | nn.GRU:
     """Return ``module`` if it is an ``nn.LSTM`` / ``nn.GRU`` vanishlab can measure."""
-    if not isinstance(module, nn.LSTM | nn.GRU):
+    if not isinstance(module, GATED):
         raise wrong_module(module, "a torch.nn.LSTM or torch.nn.GRU")
     check_one_direction(module)
     return module

@@ -22,9 +22,11 @@ from typing import SupportsIndex
 import torch
 
 from .allocation import format_bytes, memory_refused, refuse_beyond_memory
+from .cells import STATE_WIDTH
 from .forward import own_precision, states_and_derivatives
 from .gated_lyapunov import gated_lyapunov_spectrum
 from .inputs import prepare_inputs, wrong_module
+from .modules import MEASURED, module_kind
 from .qr_step import qr_step
 from .spectrum_args import check_spectrum_args
 from .steps import step_done
@@ -79,7 +81,7 @@ def lyapunov_spectrum(
         not -inf, an R[i, i] that QR rounds to exactly 0 in a step without zero rows or columns
         included (``k=1``, normalised without QR, can read -inf there; docs/maths.md, section 6).
     """
-    if not isinstance(rnn, torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU):
+    if not isinstance(rnn, MEASURED):
         raise wrong_module(rnn, "an nn.RNN, nn.LSTM or nn.GRU", x)
     if isinstance(h0, numbers.Integral) and not isinstance(h0, bool):  # (rnn, x, 3): k meant
         raise TypeError(
@@ -150,7 +152,7 @@ def _refuse_beyond_memory(
     if not isinstance(x, torch.Tensor) or x.dim() not in (2, 3):
         return
     batch = 1 if x.dim() == 2 else x.shape[0 if rnn.batch_first else 1]
-    n = rnn.num_layers * rnn.hidden_size * (2 if isinstance(rnn, torch.nn.LSTM) else 1)
+    n = rnn.num_layers * rnn.hidden_size * STATE_WIDTH[module_kind(rnn)]
     if isinstance(q0, torch.Tensor) and q0.dim() == 2:
         k = q0.shape[1]
     elif k is None:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .frame import JacobianLogNorms, norms_frame
 from .gated_forward import prepare_gated
 from .inputs import prepare_inputs
+from .modules import GATED
 
 __all__ = ["autograd_jacobian_norms", "autograd_jacobians"]
 
@@ -37,7 +37,7 @@ def autograd_jacobians(rnn: torch.nn.RNN, x: torch.Tensor, h0: torch.Tensor | No
     Returns ``(state, inputs)``: ``state[b][l][k]`` is the ``(H, H)`` Jacobian with respect to
     h^l_{T-1-k} (k = T: h0[l]); ``inputs[b][k]`` is ``(H, I)`` with respect to x_{T-1-k}.
     """
-    if isinstance(rnn, nn.LSTM | nn.GRU):
+    if isinstance(rnn, GATED):
         return _gated_jacobians(rnn, x, h0)
     inp = prepare_inputs(rnn, x, h0)
     L, T, B, H = inp.num_layers, inp.seq_len, inp.batch, inp.hidden_size

@@ -14,15 +14,14 @@ import torch
 from torch import nn
 
 from . import global_rng
+from .modules import MEASURED
 
 __all__ = ["base_name", "caller_level", "check_own_forward"]
-
-_BASES = (nn.RNN, nn.LSTM, nn.GRU)
 
 
 def _base(module: nn.Module) -> type[nn.Module]:
     """The module's nn base class (nn.RNN, nn.LSTM or nn.GRU); its own class for another."""
-    return next((b for b in type(module).__mro__ if b in _BASES), type(module))
+    return next((b for b in type(module).__mro__ if b in MEASURED), type(module))
 
 
 def base_name(module: nn.RNNBase) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .modules import MEASURED
+
 __all__ = [
     "OTHER_CELL",
     "QUANTIZABLE",
@@ -23,7 +25,7 @@ __all__ = [
     "wrong_module",
 ]
 
-_KINDS = ("RNN", "LSTM", "GRU")
+_KINDS = tuple(cls.__name__ for cls in MEASURED)  # "RNN", "LSTM", "GRU"
 _CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 #: Where torch keeps its quantized modules (dynamic and static), whose classes are named as the
 #: float ones (a quantize_dynamic'ed LSTM is torch.ao.nn.quantized.dynamic.LSTM, no nn.LSTM),
@@ -44,7 +46,7 @@ def wrong_module(obj: object, expected: str, second: object = None) -> TypeError
     :func:`where_it_is`'s hint; ``second``, the call's next argument (``x``): when it is the
     recurrent module, the two were swapped, and the message says so."""
     hint = where_it_is(obj)
-    if isinstance(second, nn.RNN | nn.LSTM | nn.GRU):
+    if isinstance(second, MEASURED):
         hint = " (the arguments are swapped: pass the module first, then x)"
     return TypeError(f"expected {expected} module, got {type(obj).__name__}{hint}")
 
@@ -67,9 +69,7 @@ def where_it_is(obj: object) -> str:
             return ""
         return f" (a TorchScript module: pass the nn.{kind} it was compiled from)"
     found = [
-        (_attribute(path), m)
-        for path, m in obj.named_modules()
-        if path and isinstance(m, nn.RNN | nn.LSTM | nn.GRU)
+        (_attribute(path), m) for path, m in obj.named_modules() if path and isinstance(m, MEASURED)
     ]
     if len(found) == 1:
         return f" (it wraps one: pass its {found[0][0]}, the {type(found[0][1]).__name__} itself)"

@@ -53,6 +53,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.forward import own_precision
+from ..core.modules import MEASURED
 from ..core.seeds import seeded_generator
 from ..core.training_facts import SOLVE_FRACTION
 from .tasks import Task, check_int
@@ -78,7 +79,6 @@ DEFAULT_EVAL_BATCH = 1000
 DEFAULT_EVAL_POINTS = 10
 
 _READOUT_STREAM, _DATA_STREAM, _EVAL_STREAM = "train/readout", "train/data", "train/eval"
-_RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ def _draws_from_global(module: nn.Module) -> bool:
     from torch.nn.modules import module as torch_module
     from torch.nn.utils import parametrize
 
-    base = next(c for c in type(module).__mro__ if c in (nn.RNN, nn.LSTM, nn.GRU))
+    base = next(c for c in type(module).__mro__ if c in MEASURED)
     dropout = module.dropout > 0
     hooks = any(getattr(module, kind) for kind in _STEP_HOOKS) or any(
         getattr(torch_module, f"_global{kind}") for kind in _STEP_HOOKS
@@ -347,7 +347,7 @@ def _check_arguments(
     eval_points: object,
     solve_fraction: object,
 ) -> None:
-    if not isinstance(module, _RECURRENT):
+    if not isinstance(module, MEASURED):
         raise TypeError(
             f"module must be a torch.nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}"
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..core.modules import GATED
+
 __all__ = ["KEEP_GATE", "gate_memory_steps"]
 
 #: The gate block that keeps the state, in PyTorch's gate order: an LSTM's forget gate f (i, f,
@@ -21,7 +23,7 @@ def gate_memory_steps(module: nn.Module) -> float | None:
     that keeps the state (:data:`KEEP_GATE`): the steps a unit's state lasts, e-fold, where its
     gate is at its bias (no input, no state; 2 without biases). None for an nn.RNN, which has
     no such gate."""
-    if not isinstance(module, nn.LSTM | nn.GRU):
+    if not isinstance(module, GATED):
         return None
     h, steps = module.hidden_size, []
     for layer in range(module.num_layers):

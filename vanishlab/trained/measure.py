@@ -35,6 +35,7 @@ from ..core.cells import RUN_SOURCES, STATE_WIDTH
 from ..core.engine import jacobian_log_norms
 from ..core.inputs import module_dtype
 from ..core.lyapunov import lyapunov_spectrum
+from ..core.modules import module_kind
 from ..core.weight_reads import module_weight
 from ..core.weights_attr import DTYPE_COLUMN
 from ..errors import MemoryRefusedError, NonFiniteStateError, VanishlabError
@@ -42,7 +43,6 @@ from ..sweep.catalog import TRAINED_INIT
 from ..sweep.cell import aggregate_samples
 from ..sweep.config import AXES, CellConfig, config_id
 from ..sweep.memory import format_bytes, measure_bytes
-from .spec import MODULES
 
 __all__ = [
     "TRAINED_INIT",
@@ -57,17 +57,6 @@ __all__ = [
     "probe_memory_refused",
     "top_lyapunov",
 ]
-
-
-_KIND = {cls: kind for kind, cls in MODULES.items()}  # the module classes, by model
-
-
-def module_kind(module: nn.RNNBase) -> str:
-    """``"rnn"``, ``"lstm"`` or ``"gru"``."""
-    for cls, kind in _KIND.items():
-        if type(module) is cls or isinstance(module, cls):
-            return kind
-    raise TypeError(f"expected nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
 
 
 def canonical_inputs(module: nn.RNNBase, x: torch.Tensor) -> torch.Tensor:

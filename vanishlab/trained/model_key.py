@@ -22,10 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core.modules import MEASURED
+
 __all__ = ["whole_model_key"]
 
 _MAX_DEPTH = 8  # nesting followed, as state_dict.find_state_dict follows it
-_RECURRENT = re.compile(r"torch\.nn\.modules\.rnn\.(RNN|LSTM|GRU)")
+#: A measured class's global in a pickle: torch's module of the three, and their names.
+_RECURRENT = re.compile(rf"torch\.nn\.modules\.rnn\.({'|'.join(c.__name__ for c in MEASURED)})")
 _MODES = frozenset({"RNN_TANH", "RNN_RELU", "LSTM", "GRU"})  # nn.RNNBase's mode, by kind
 
 

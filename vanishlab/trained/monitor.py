@@ -44,6 +44,7 @@ from ..core.fingerprint import weights_fingerprint
 from ..core.gated_forward import prepare_gated
 from ..core.inputs import prepare_inputs
 from ..core.integers import check_integer
+from ..core.modules import GATED
 from ..core.tensor_checks import require_tensor
 from ..core.weight_reads import computed_said
 from ..sweep import store
@@ -144,7 +145,7 @@ class JacobianMonitor:
         self.h0 = clone_tensors(h0)
         # A probe (or h0) the engine refuses, or one whose measurement cannot fit in memory,
         # is refused now, not at the first recorded step (after a training step's work).
-        prepare = prepare_gated if isinstance(self.module, nn.LSTM | nn.GRU) else prepare_inputs
+        prepare = prepare_gated if isinstance(self.module, GATED) else prepare_inputs
         with raw_weights_in(module, self.module):  # fastai's WeightDropout's raw weight
             inp = prepare(self.module, self.probe, self.h0, what="probe")  # named "x" before
             self._computed_told = says_computed(self.module)  # warned of there, once

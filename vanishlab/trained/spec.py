@@ -25,6 +25,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.cells import GATE_BLOCKS
+from ..core.modules import MODULES  # model kind -> its PyTorch class, re-exported
 from ..errors import VanishlabError
 from ..sweep.config import axis
 
@@ -32,9 +33,6 @@ __all__ = ["GATES", "MODULES", "PARAM", "RecurrentSpec", "infer_spec", "module_f
 
 GATES: dict[int, str] = {blocks: model for model, blocks in GATE_BLOCKS.items()}
 """Gate blocks stacked in the rows of the weights -> model kind."""
-
-MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-"""Model kind -> its PyTorch class."""
 
 PARAM = re.compile(r"(?P<kind>weight|bias)_(?P<part>ih|hh|hr)_l(?P<layer>\d+)(?P<rev>_reverse)?")
 """A recurrent module's own parameter name (``weight_ih_l0``, ``bias_hh_l1_reverse``)."""
