@@ -16,7 +16,7 @@ from vanishlab.trained import spec
 def test_every_table_of_the_models_names_the_same_models_in_order() -> None:
     assert tuple(STATE_WIDTH) == MODELS == tuple(GATE_BLOCKS) == tuple(MODULES)
     assert spec.MODULES is MODULES  # one table of the classes, re-exported
-    assert MEASURED == tuple(MODULES.values())
+    assert tuple(MODULES.values()) == MEASURED
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -31,9 +31,9 @@ def test_the_class_table_is_the_one_the_engine_checks_by(model) -> None:
         if GATE_BLOCKS[model] > 1:
             assert check_gated(module) is module
         else:
-            with pytest.raises(TypeError, match="a torch.nn.LSTM or torch.nn.GRU"):
+            with pytest.raises(TypeError, match=r"a torch\.nn\.LSTM or torch\.nn\.GRU"):
                 check_gated(module)
-    with pytest.raises(TypeError, match="expected nn.RNN, nn.LSTM or nn.GRU, got Linear"):
+    with pytest.raises(TypeError, match=r"expected nn\.RNN, nn\.LSTM or nn\.GRU, got Linear"):
         module_kind(torch.nn.Linear(2, 3))
 
 
