@@ -7,9 +7,10 @@ import pytest
 import torch
 
 import vanishlab as vl
-from vanishlab.core.cells import GATE_BLOCKS, MODELS, STATE_WIDTH
+from vanishlab.core.cells import GATE_BLOCKS, MODELS, RNN_THEORY_MODELS, STATE_WIDTH
 from vanishlab.core.gated_forward import check_gated
 from vanishlab.core.modules import GATED, MEASURED, MODULES, module_kind
+from vanishlab.sweep.config import axis
 from vanishlab.trained import spec
 
 
@@ -17,6 +18,12 @@ def test_every_table_of_the_models_names_the_same_models_in_order() -> None:
     assert tuple(STATE_WIDTH) == MODELS == tuple(GATE_BLOCKS) == tuple(MODULES)
     assert spec.MODULES is MODULES  # one table of the classes, re-exported
     assert tuple(MODULES.values()) == MEASURED
+
+
+def test_the_models_of_nn_rnns_theory_are_models_with_an_activation() -> None:
+    """A misspelt name there made every cell gated, with no theory; the mean field is of an
+    activation (tanh, relu), so a model it applies to has the ``activation`` axis."""
+    assert set(RNN_THEORY_MODELS) <= set(axis("activation").applies_to) <= set(MODELS)
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -11,6 +11,7 @@ __all__ = [
     "BIDIRECTIONAL_HINT",
     "GATE_BLOCKS",
     "MODELS",
+    "RNN_THEORY_MODELS",
     "RUN_SOURCES",
     "STATE_WIDTH",
     "gate_count",
@@ -25,6 +26,10 @@ MODELS: tuple[str, ...] = tuple(GATE_BLOCKS)
 #: is 2H, nn.RNN's and a GRU's h is H (the Lyapunov start's dimension, L H times this; the cost
 #: of a cell's state Jacobians).
 STATE_WIDTH: dict[str, int] = {"rnn": 1, "lstm": 2, "gru": 1}
+#: The models nn.RNN's theory (ln ρ, Pascanu's bound, the mean field) is for: ``rnn`` alone.
+#: Every other is a gated cell without theory (flagged ``no-theory``): the theory of a cell,
+#: its prediction and summary cost, and the report's predicted lines and captions read this.
+RNN_THEORY_MODELS: tuple[str, ...] = ("rnn",)
 #: The sources a sweep's cell and ``vanishlab analyze`` measure (a shard's rows; its memory
 #: estimate queues their spectral norms only): the state and the inputs, never an LSTM's h and c
 #: blocks apart (``state_h``, ``state_c``), which only a caller of the engine asks for.

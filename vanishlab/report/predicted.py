@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core.cells import RNN_THEORY_MODELS
 from ..core.log_units import LN10
 from ..sweep.catalog import TRAINED_INIT
 from ..sweep.config import AXES
@@ -116,7 +117,11 @@ def unregistered_note(view: RunView, fixed: Iterable[tuple[str, object]] = ()) -
     wanted = dict(fixed).get("init")
     # mf_validity "" : no theory was evaluated (the cell could not be rebuilt); of nn.RNN cells
     # only (no model: a run from before the axis): a gated one has no line with any init
-    rnn = theory["model"].isna() | (theory["model"] == "rnn") if "model" in theory else True
+    rnn = (
+        theory["model"].isna() | theory["model"].isin(RNN_THEORY_MODELS)
+        if "model" in theory
+        else True
+    )
     unbuilt = theory[(theory["mf_validity"].fillna("") == "") & theory["init"].notna() & rnn]
     names = [
         str(i)

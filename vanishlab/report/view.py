@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.fits import fit_decay
+from ..core.cells import RNN_THEORY_MODELS
 from ..errors import VanishlabError
 from ..sweep.config import AXIS_TABLE, MODELS
 from ..sweep.summary import summarize_frames
@@ -230,7 +231,7 @@ class RunView(FailedNotes):
     def gated(self) -> str:
         """The gated models the run has measured cells of, for captions: ``"LSTM and GRU"``,
         ``"LSTM"``, ``"GRU"``, or ``""`` (no theory applies to them)."""
-        return and_list([m for m in self.models_measured if m != "RNN"])
+        return and_list([m for m in self.models_measured if m.lower() not in RNN_THEORY_MODELS])
 
     @cached_property
     def lstm(self) -> bool:

@@ -23,7 +23,7 @@ from ..analysis.linear import (
 )
 from ..analysis.lyapunov_window import discarded_steps
 from ..analysis.pascanu import check_pascanu, pascanu_bound
-from ..core.cells import STATE_WIDTH
+from ..core.cells import RNN_THEORY_MODELS, STATE_WIDTH
 from ..core.lyapunov import lyapunov_spectrum
 from ..core.seeds import seeded_generator
 from ..errors import NonFiniteStateError
@@ -71,7 +71,7 @@ def cell_predictions(
             rnn = cell_module(config)
         if x is None:
             x = cell_inputs(config)
-        if model == "rnn":
+        if model in RNN_THEORY_MODELS:
             ln_rho = [linear_rate(rnn, layer=l) for l in range(L)]
             out["ln_rho"] = ln_rho[-1]
             out["pascanu_slope"] = pascanu_bound(rnn, L - 1)
@@ -97,7 +97,7 @@ def cell_predictions(
             for l in range(L)
             for kind in ("ih", "hh")
         )
-    if model != "rnn":  # ln rho, Pascanu and the mean field are nn.RNN's; none for gates
+    if model not in RNN_THEORY_MODELS:  # ln rho, Pascanu, the mean field: none for gates
         out["mf_validity"], out["mf_reason"] = "none", GATED_REASON
         out["predicted_by"] = "none"
         flags.append("no-theory")

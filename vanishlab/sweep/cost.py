@@ -70,7 +70,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..core.cells import GATE_BLOCKS, STATE_WIDTH
+from ..core.cells import GATE_BLOCKS, RNN_THEORY_MODELS, STATE_WIDTH
 from .config import CellConfig
 
 __all__ = [
@@ -124,8 +124,8 @@ def untrained_terms(config: CellConfig) -> dict[str, float]:
     terms = {name: 0.0 for name in UNTRAINED_S}
     terms.update(
         cell=1.0,
-        summary=L * H**3 if model == "rnn" else 0.0,
-        summary_h2=L * H**2 if model == "rnn" else 0.0,
+        summary=L * H**3 if model in RNN_THEORY_MODELS else 0.0,  # its theory's terms
+        summary_h2=L * H**2 if model in RNN_THEORY_MODELS else 0.0,
         first=L * B * H**3 * width,
         cold=min(T, 16) * L * B * H**3,
         number=T * L * GATE_BLOCKS[model] * B * H * H,

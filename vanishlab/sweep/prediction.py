@@ -22,6 +22,7 @@ from typing import Any, SupportsIndex
 
 from ..analysis.activations import ACTIVATIONS
 from ..analysis.meanfield import MeanField, Variances, layer_drive, mean_field, real_number
+from ..core.cells import RNN_THEORY_MODELS
 from ..core.integers import as_integer
 from .catalog import ALL_MODELS
 from .config import AXES, axis
@@ -172,7 +173,7 @@ def mean_field_inputs(
             (:meth:`~vanishlab.sweep.inits.Init.checked_variances`).
     """
     model, layer = checked_model(cell, layer)
-    if model != "rnn":
+    if model not in RNN_THEORY_MODELS:
         return MeanFieldInputs(None, None, None, None, "none", GATED_REASON)
     activation = str(cell_value(cell, "activation", axis("activation").default))
     init = cell_value(cell, "init")

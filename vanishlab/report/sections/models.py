@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...core.cells import RNN_THEORY_MODELS
 from ...sweep.prediction import NO_GATED_THEORY
 from ...sweep.section_names import DECAY, MODELS, RATES, THEORY
 from ...sweep.summary_fields import diverges_meaning
@@ -261,7 +262,9 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
     order = sorted(groups, key=lambda g: (rank.get(g[-1], 0), pos.get(tuple(g[:-1]), 0)))
     notes = {g: groups[g]["predicted_note"].dropna().head(1).squeeze() for g in order}
     # A reason for no prediction that rows share is said once in the caption, not in each.
-    shared = shared_reasons(n for g, n in notes.items() if groups[g][_MODEL].iloc[0] == "rnn")
+    shared = shared_reasons(
+        n for g, n in notes.items() if groups[g][_MODEL].iloc[0] in RNN_THEORY_MODELS
+    )
     marked = False  # some prediction is of cells that diverge
     for g in order:
         sub = groups[g]
@@ -269,7 +272,7 @@ def _table(view: RunView, keys: list[str], lines: list[str]) -> Table:
         model = sub[_MODEL].iloc[0]
         by = sub["predicted_by"].dropna()
         pr = mean_of(sub["predicted_rate"].to_numpy(dtype=np.float64))
-        if model != "rnn":
+        if model not in RNN_THEORY_MODELS:
             predicted = _NO_THEORY
         elif len(by) and (by != "none").any() and not np.isnan(pr):
             # −∞ at relu's origin, as theory's; past relu's critical gain the theory table's

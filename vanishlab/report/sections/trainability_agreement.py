@@ -13,6 +13,7 @@ import math
 
 import pandas as pd
 
+from ...core.cells import RNN_THEORY_MODELS
 from ...sweep.trainability import DROP_DECADES
 from ..format import fixed, plural
 from .trainability_panels import OUTCOME_TITLE
@@ -72,7 +73,7 @@ def agreement(table: pd.DataFrame, drawn: pd.DataFrame | None = None) -> str:
         "our tests (docs/trainability.md), and a surviving one does not guarantee learning "
         "within the budget."
     )
-    if "model" in table and (table["model"] != "rnn").any():
+    if "model" in table and (~table["model"].isin(RNN_THEORY_MODELS)).any():
         text += " " + gated_cut_text(set(table["model"]))
     return text
 
