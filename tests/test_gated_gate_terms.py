@@ -164,6 +164,34 @@ def test_a_forget_gate_past_the_range_is_carried(dtype, a_f, tol, layers):
     assert _worst(*_forget_shut(dtype, layers, a_f)) <= tol
 
 
+@pytest.mark.parametrize(
+    ("dtype", "a", "layers", "tol"),
+    [
+        (torch.float32, -100.0, 1, 1e-4),
+        (torch.float64, -800.0, 1, 1e-10),
+        (torch.float64, -800.0, 2, 1e-10),
+    ],
+)
+def test_a_cell_the_module_rounds_to_zero_keeps_its_output_gate_term(dtype, a, layers, tol):
+    # i and f at a: sigma(a) is 0 in the dtype, so the module's c' = f c + i g is exactly 0
+    # (c0 = 0), and O = tanh(c') sigma'(a_o) read 0 where the step's map has c' = i g, one
+    # size with k C: rows 0.091 (float32), 0.092 and 0.276 (float64, one and two layers) off.
+    # Now O takes the exact step's c' (gated_forward.scaled_o): <= 2.2e-6, 9.1e-13.
+    torch.manual_seed(0)
+    m = nn.LSTM(3, H, layers)
+    with torch.no_grad():
+        for l in range(layers):
+            for gate in (0, 1):
+                getattr(m, f"bias_ih_l{l}")[gate * H : (gate + 1) * H] = a
+                getattr(m, f"bias_hh_l{l}")[gate * H : (gate + 1) * H] = 0.0
+    m = m.to(dtype)
+    torch.manual_seed(1)
+    x = torch.randn(6, 2, 3, dtype=dtype)
+    z = torch.zeros(layers, 2, H, dtype=dtype)
+    assert _c_rounded_to_zero(m, x, (z, z))
+    assert _worst(m, x, (z, z), finite=False) <= tol
+
+
 def _c_rounded_to_zero(m: nn.LSTM, x: torch.Tensor, h0: tuple) -> bool:
     """Whether the module's own step rounds some c' to exactly 0 where the exact step from its
     previous state does not (f c and i g both below the range, c or a_g not 0): the engine

@@ -33,6 +33,7 @@ Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -278,7 +279,7 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         k=k,
         coef_hn=None,
         k_scaled=scaled_k(k, a_o, cs),
-        o_scaled=scaled_o(coef[..., 3 * H :], a_o, cs),
+        o_scaled=scaled_o(coef[..., 3 * H :], a, cs, c_prev),
         c_scaled=scaled_c(coef[..., : 3 * H], a, c_prev),
         f_scaled=scaled_f(f, a_f),
     )
@@ -359,29 +360,57 @@ def scaled_k(k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows
     return CarriedRows.of(rows, k.shape[0], torch.ones_like(k[rows]), ln_k)
 
 
-def scaled_o(coef_o: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows | None:
+def scaled_o(
+    coef_o: torch.Tensor, a: torch.Tensor, c: torch.Tensor, c_prev: torch.Tensor
+) -> CarriedRows | None:
     """The o gate's coefficient O = tanh(c') sigma'(a_o) (``coef``'s last block, flushed) as
     CarriedRows, O = exp(ln_O) O_rel, ln_O the largest ln |O| over the units, in the
-    steps and samples where some unit's O is below the smallest normal number and c' is not 0;
-    None where there is none.
+    steps and samples where some unit's O is below the smallest normal number and c' is not 0
+    in the exact step; None where there is none.
 
     It leaves the range with o itself (a_o below ~-87 in float32, ~-708 in float64), and then
     k = o tanh'(c'), carried apart by :func:`scaled_k`, does too: dh'/dh = (k C + O) W_hh is
     two terms of one size, and with O read as 0 and k kept, a float32 LSTM with a_o = -100 and
-    c' ~ 3 read its rows finite and unflagged up to 1.1 orders of magnitude off."""
+    c' ~ 3 read its rows finite and unflagged up to 1.1 orders of magnitude off. Where the
+    module's step rounded c' to 0, f c and i g both below the range, the step's map has
+    tanh(c') = c' = f c + i g, in float64 from ``a`` (T, B, 4 H) and ``c_prev``: read as 0,
+    the h rows were k times the c rows (Lyapunov, i, f, o at -100: -237.5 for -201.0)."""
+    H = c.shape[-1]
     tiny = torch.finfo(coef_o.dtype).tiny
-    # (T, B, H) booleans only, no |O| temporary: the forward's peak holds every coefficient
-    need = ((coef_o < tiny) & (coef_o > -tiny) & (c != 0)).any(dim=-1)
+    zero = c == 0  # lost: c' rounded to 0 (an idle unit's is exact: c_prev and a_g 0)
+    lost = zero & ((c_prev != 0) | (a[..., 2 * H : 3 * H] != 0)) if bool(zero.any()) else None
+    live = ~zero if lost is None else ~zero | lost
+    need = ((coef_o < tiny) & (coef_o > -tiny) & live).any(dim=-1)
     if not bool(need.any()):
         return None
     rows = need.nonzero(as_tuple=True)
-    a, cc = a_o[rows].double(), c[rows].double()
-    ln_o = torch.log(torch.tanh(cc).abs()) + ln_sigmoid_derivative(a)  # (rows, H)
+    ar, cc = a[rows].double(), c[rows].double()
+    ln_t, sign = torch.log(torch.tanh(cc).abs()), torch.sign(cc)
+    if lost is not None and bool((lost := lost[rows]).any()):
+        ln_c, sign_c = _ln_cell(ar, c_prev[rows].double())
+        lost = lost & (ln_c < math.log(tiny))  # below the range: not a cancellation of normals
+        ln_t, sign = torch.where(lost, ln_c, ln_t), torch.where(lost, sign_c, sign)
+    ln_o = ln_t + ln_sigmoid_derivative(ar[..., 3 * H :])  # (rows, H)
     top = ln_o.amax(dim=-1)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
-    rel = torch.exp(ln_o - top[:, None]).copysign_(cc)  # O has c's sign
+    rel = torch.exp(ln_o - top[:, None]) * sign  # O has c's sign
     o_rel = flush_digitless(rel.to(coef_o.dtype), signed=True)  # far below the top: 0
     return CarriedRows.of(rows, coef_o.shape[0], o_rel, top[:, None].expand_as(rel).clone())
+
+
+def _ln_cell(a: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """ln |c'|, sign(c') of c' = sigma(a_f) c_prev + sigma(a_i) tanh(a_g) at any magnitude,
+    float64, from ``a`` (n, 4 H) and ``c_prev`` (n, H) (-inf, 0 where both terms are 0)."""
+    H = c_prev.shape[-1]
+    lsig = torch.nn.functional.logsigmoid
+    g = torch.tanh(a[..., 2 * H : 3 * H])
+    terms = torch.stack(
+        [lsig(a[..., :H]) + torch.log(g.abs()), lsig(a[..., H : 2 * H]) + torch.log(c_prev.abs())]
+    )
+    top = terms.amax(dim=0)
+    v = (torch.stack([torch.sign(g), torch.sign(c_prev)]) * (terms - top).exp()).sum(dim=0)
+    ln = torch.where(torch.isfinite(top), top + torch.log(v.abs()), -math.inf)
+    return ln, torch.sign(v).nan_to_num(0.0)
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
