@@ -24,6 +24,7 @@ import argparse
 import importlib.util
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -153,5 +154,6 @@ def core_module_at(base: str, name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"vanishlab.core._{name}_before", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (a dataclass in it looks its module up there)
     spec.loader.exec_module(module)
     return module
