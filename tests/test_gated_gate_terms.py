@@ -1,6 +1,6 @@
 """The terms of an LSTM step weighed by what they meet (helper 467), against the 120-digit
 reference of tests/test_gated_saturation.py: an idle unit beside an output gate shut past the
-dtype's range; gate derivatives (gated_forward.scaled_c) and forget gates (scaled_f) past the
+dtype's range; gate derivatives (gated_lstm_range.scaled_c) and forget gates (scaled_f) past the
 range carried; a term weighed by its own column of G, not its block's (helper 469).
 
 An idle unit (its g gate's weights and biases 0 and c0 = 0, as pruning leaves it) has c = 0 at
@@ -160,7 +160,7 @@ def test_a_forget_gate_past_the_range_is_carried(dtype, a_f, tol, layers):
     # Every path from c_t passes through f (d y / d c_t = (G_h k + G_c) f): f was flushed to
     # 0, and the state_c rows past lag 0 read -inf where the reference reads 10^-48.5
     # (float32) and 10^-352.4 (float64), 6 rows a layer. Now ln f = ln sigma(a_f) is carried
-    # (gated_forward.scaled_f): <= 2e-6 (float32), <= 1.2e-13 (float64)
+    # (gated_lstm_range.scaled_f): <= 2e-6 (float32), <= 1.2e-13 (float64)
     assert _worst(*_forget_shut(dtype, layers, a_f)) <= tol
 
 
@@ -176,7 +176,7 @@ def test_a_cell_the_module_rounds_to_zero_keeps_its_output_gate_term(dtype, a, l
     # i and f at a: sigma(a) is 0 in the dtype, so the module's c' = f c + i g is exactly 0
     # (c0 = 0), and O = tanh(c') sigma'(a_o) read 0 where the step's map has c' = i g, one
     # size with k C: rows 0.091 (float32), 0.092 and 0.276 (float64, one and two layers) off.
-    # Now O takes the exact step's c' (gated_forward.scaled_o): <= 2.2e-6, 9.1e-13.
+    # Now O takes the exact step's c' (gated_lstm_range.scaled_o): <= 2.2e-6, 9.1e-13.
     torch.manual_seed(0)
     m = nn.LSTM(3, H, layers)
     with torch.no_grad():
@@ -311,7 +311,7 @@ def test_rows_of_1e_300_beside_rows_of_1e3_are_each_made_unit():
 
 
 def test_a_cell_gate_coefficient_flushed_where_its_own_gate_is_exactly_0_is_carried():
-    # gated_forward.scaled_c tells a flushed C entry from an exact 0 by a_g (g sigma'(a_i) is
+    # gated_lstm_range.scaled_c tells a flushed C entry from an exact 0 by a_g (g sigma'(a_i) is
     # 0 where g = tanh(a_g) is), not by a_i: here a_i = 0 exactly (x = 0, h0 = 0, its bias
     # 0) while a_g = 1e-39 (float32, subnormal), so g sigma'(a_i) = 2.5e-40 is flushed, and it
     # is the only term of dy/dx (W_ih's g and o rows 0; the f gate's coefficient c sigma'(a_f)

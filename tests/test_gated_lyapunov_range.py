@@ -72,7 +72,7 @@ def test_shut_input_and_forget_gates_the_whole_spectrum_agrees(dtype, L, shut, a
     # c rows, and the exponents that the h rows' own part carries read rounding below them
     # (-200 - 37). Old: float32 [-99.97, -100.20, -237.46, -238.97] for the reference's
     # [-99.97, -100.20, -201.05, -202.20] (two layers: 35.3 off), float64 -835.8, -837.1 for
-    # -802.25, -803.75. Now O takes the exact step's c' (gated_forward.scaled_o): <= 8.7e-7
+    # -802.25, -803.75. Now O takes the exact step's c' (gated_lstm_range.scaled_o): <= 8.7e-7
     # (float32), 3.4e-13 (float64).
     m = _lstm(dtype, L, shut, a)
     x = _x(dtype)

@@ -176,7 +176,7 @@ def test_fast_path_spectral_norms_of_small_cells(monkeypatch, model, gpu_like) -
 
 def test_fast_path_hands_over_where_k_is_below_the_dtypes_range(monkeypatch) -> None:
     """An LSTM's k = o tanh'(c') below float32's range (c' ~ 50 here) is carried as
-    exp(ln_k) k_rel by the general path only (gated_forward.scaled_k): the fast path, which
+    exp(ln_k) k_rel by the general path only (gated_lstm_range.scaled_k): the fast path, which
     multiplies by k itself, hands any call with such a k over before it measures anything
     (here its own checks would pass: the same steps with a harmless k_scaled), and the rows
     are the general path's."""
@@ -206,7 +206,7 @@ def test_fast_path_hands_over_where_a_cell_gates_coefficient_or_forget_gate_is_c
     carried: str,
 ) -> None:
     """A cell gate's coefficient C, or a forget gate f, below the dtype's range is carried (as
-    exp(ln_C) C_rel, as ln f) by the general path only (gated_forward.scaled_c, scaled_f): the
+    exp(ln_C) C_rel, as ln f) by the general path only (gated_lstm_range.scaled_c, scaled_f): the
     fast path, which reads C and f as they are, hands such a call over before it measures
     anything, as with a carried k. Here its own checks would pass (the same steps with a
     harmless c_scaled or f_scaled); a call with C past the range that the fast path would

@@ -302,7 +302,7 @@ def test_a_cell_state_path_through_a_tanh_derivative_below_float32s_range_is_kep
     # was read as 0 below float32's range, and G's c block shared the h block's scale, they
     # read -inf to lag 75, then 10^-109.66 at lag 76 where it is 10^-103.17: 6.5 orders low,
     # finite and unflagged (from a weaker path through an early, small c). k's exponent is
-    # now carried apart (gated_forward.scaled_k) and the c block has a log-scale of its own:
+    # now carried apart (gated_lstm_range.scaled_k) and the c block has a log-scale of its own:
     # within 2.6e-5 of the reference on its float64 states (float32 states differ so much).
     # Two layers: the general path from the start, and the layer below's rows through it.
     m, x = _open_cells(L, 120 if L == 1 else 50, torch.float32)

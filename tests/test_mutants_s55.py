@@ -90,7 +90,7 @@ def _row(mod: nn.Module, row: str) -> float:
 # subnormal with a few bits: sigma(-60) tanh'(16) = 8.7e-27 * 5.1e-14 = 4.4e-40 (i g', and r q_n
 # with z = sigma(-100) = 0), (1 - sigma(60)) tanh'(16) the same (q_n). Every other path is 0, so
 # the row is that coefficient. (An LSTM's i g' is carried as exp(ln_C) C_rel since helper 467,
-# gated_forward.scaled_c, and a GRU's coefficients since helper 472, gated_gru_range.scaled_gru:
+# gated_lstm_range.scaled_c, and a GRU's coefficients since helper 472, gated_gru_range.scaled_gru:
 # each row reads its value, the 120-digit reference's of tests/test_gated_saturation.py.)
 ONE_COEFFICIENT = {
     "gru coef_hn r q_n": (_gru((-60.0, -100.0, 16.0), w_hn=1.0), "state", -39.35299592290638),
@@ -112,7 +112,7 @@ def test_an_lstm_cell_coefficient_below_tiny_over_8_reads_its_value() -> None:
     """The LSTM's case of the rule above: i g' = sigma(-60) tanh'(19) = 1.1e-42 (about 10
     bits in float32), the one path to the state_h row at lag 1 (c0 = 0, W_hh only on g). It
     read 0 (-inf) while an entry of C below the range was flushed; C's exponent is now
-    carried (gated_forward.scaled_c), and the row is the 120-digit reference's
+    carried (gated_lstm_range.scaled_c), and the row is the 120-digit reference's
     10^-41.958799235191 (tests/test_gated_saturation.py; measured within 5e-14). Skipping the
     flush of the coefficients kept the subnormal, uncarried: 2.0e-4 off (at tanh'(16), 4.4e-40
     with 18 bits, only 1.8e-7 off: too close to tell)."""

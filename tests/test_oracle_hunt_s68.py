@@ -674,7 +674,7 @@ def test_float32_lstm_k_below_float32s_range_reads_exact() -> None:
     At first vanishlab read it up to 0.28 in log10 off (c0 = 17.66: -44.853 where it is
     -45.138), finite and unflagged, from a k that rounded to a subnormal with a few bits; then
     -inf from c0 ~ 10.4 on (k flushed to 0); now k's exponent is carried apart
-    (gated_forward.scaled_k) and every row is exact (measured within 1.1e-7)."""
+    (gated_lstm_range.scaled_k) and every row is exact (measured within 1.1e-7)."""
     sig = lambda a: 1 / (1 + math.exp(-a))  # noqa: E731
     biases = (-30.0, 30.0, 0.0, -70.0)  # i, f, g, o
     i, f, g, o = sig(biases[0]), sig(biases[1]), math.tanh(biases[2]), sig(biases[3])

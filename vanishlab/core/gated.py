@@ -51,7 +51,7 @@ and one of its columns d y / d c_j, which never meet (dc'/dc = diag(f)), below a
 decays later: every path from c to h
 passes through k = o tanh'(c'), ~e^-2|c'|, and c grows with the horizon (by ~1 a step where i,
 f and g are open). Where a k is below the dtype's range it is carried as exp(ln_k) k_rel too
-(:func:`~vanishlab.core.gated_forward.scaled_k`), not read as 0: a row that only such paths
+(:func:`~vanishlab.core.gated_lstm_range.scaled_k`), not read as 0: a row that only such paths
 reach reads its value, not -inf, and not a weaker path's value orders of magnitude low; so is
 the o gate's coefficient where o itself is past the range (``scaled_o``: k leaves it with o),
 the cell gates' coefficients C (``scaled_c``) and the forget gate f (``scaled_f``, as ln f),
@@ -165,7 +165,7 @@ class _Step:
     coefficient weighed by its term's bound (:mod:`~vanishlab.core.gated_terms`: C's and O's
     carried exponents, p's column or G_h's, its row's norm), so that p j_hh + G_h o_hh is G
     ds'/dh at log-scale ``scale`` and p j_ih + G_h o_ih G ds'/dx at ``scale_ih``; ``ln_f`` (B,
-    H) float64, ln f (carried where f is below the range: gated_forward.scaled_f): G ds'/ds =
+    H) float64, ln f (carried where f is below the range: gated_lstm_range.scaled_f): G ds'/ds =
     [exp(scale) (p j_hh + G_h o_hh) | p exp(scale_c + ln f)]. The ``*_ih`` blocks
     are None when no one needs them. For a GRU, both scales are G's ln ||G||_F, or, in a
     layer whose coefficients were carried, the largest of its terms' bounds (``_gru_step``).
@@ -252,7 +252,7 @@ def _step(
 
 def _ln_f(st: GatedSteps, t: int) -> torch.Tensor:
     """ln f at step t, (B, H) float64: carried (ln sigma(a_f)) in the rows where some f is
-    below the range (gated_forward.scaled_f), ln f elsewhere."""
+    below the range (gated_lstm_range.scaled_f), ln f elsewhere."""
     if st.f_scaled is None:
         return st.carry[t].double().log()
     rel, ln = st.f_scaled.at(t, st.carry[t])

@@ -24,7 +24,7 @@ class CarriedRows:
     is, exponent 0. (Dense (T, B, K) tensors, one saturated entry asked a float32 GRU layer's
     forward to keep 3.5x the memory it kept, a float64 one's 2.7x, which no memory estimate
     counts; the backward reads one step at a time, :meth:`at`.) An LSTM's C, k, O and ln f are
-    kept so too (:func:`~vanishlab.core.gated_forward.scaled_c`, ``scaled_k``, ``scaled_o``,
+    kept so too (:func:`~vanishlab.core.gated_lstm_range.scaled_c`, ``scaled_k``, ``scaled_o``,
     ``scaled_f``)."""
 
     starts: list[int]

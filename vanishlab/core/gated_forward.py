@@ -33,7 +33,6 @@ Dropout is not applied (evaluation semantics), as for ``nn.RNN``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -43,13 +42,12 @@ from .cells import gate_count
 from .forward import (
     check_finite_states,
     flush_digitless,
-    ln_sigmoid_derivative,
-    ln_tanh_derivative,
     recurrence_kernel,
     tanh_derivative,
 )
 from .gated_carried import CarriedRows
 from .gated_gru_range import minus_tanh, scaled_gru
+from .gated_lstm_range import scaled_c, scaled_f, scaled_k, scaled_o
 from .inputs import (
     Shapes,
     check_float_module,
@@ -66,10 +64,6 @@ __all__ = [
     "GatedSteps",
     "gated_steps",
     "prepare_gated",
-    "scaled_c",
-    "scaled_f",
-    "scaled_k",
-    "scaled_o",
 ]
 
 
@@ -283,134 +277,6 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         c_scaled=scaled_c(coef[..., : 3 * H], a, c_prev),
         f_scaled=scaled_f(f, a_f),
     )
-
-
-def scaled_f(f: torch.Tensor, a_f: torch.Tensor) -> CarriedRows | None:
-    """ln f = ln sigma(a_f), float64, in the rows where some forget gate f (flushed) is below
-    the smallest normal number (a_f below ~-87 in float32, ~-708 in float64); None where none
-    is (one reduction). Every path from c to what follows passes through f (dc'/dc = diag(f),
-    dh'/dc = k f): read as 0, the rows d y / d c_t behind it read -inf where they are finite
-    (a float32 LSTM at a_f = -100: 10^-48.5)."""
-    need = f.amin(dim=-1) < torch.finfo(f.dtype).tiny  # (f > 0: no |f| needed)
-    if not bool(need.any()):
-        return None
-    rows = need.nonzero(as_tuple=True)
-    ln_f = torch.nn.functional.logsigmoid(a_f[rows].double())
-    return CarriedRows.of(rows, f.shape[0], torch.ones_like(f[rows]), ln_f)
-
-
-def scaled_c(cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor) -> CarriedRows | None:
-    """The cell gates' coefficients C = [g sigma'(a_i), c sigma'(a_f), i tanh'(a_g)] (``cell``,
-    ``coef``'s first three blocks, flushed) as CarriedRows, C = exp(ln_C) C_rel, in the
-    steps and samples where an entry that is not an exact 0 (g sigma'(a_i) is where g = 0,
-    c sigma'(a_f) where c = 0, i tanh'(a_g) never) was flushed to 0; None where there is none
-    (found by counts alone: no (T, B, H) temporary unless there is one).
-
-    There, per entry, ln_C = ln |C| in float64 from the pre-activations ``a`` (T, B, 4 H) and
-    ``c_prev``, and C_rel = its sign (0 for an exact 0); elsewhere ln_C = 0 and C_rel = C. A
-    gate's derivative leaves the range past |a| ~ 87 (float32; ~708 in float64) and a product
-    of two small factors earlier: read as 0, the paths through it were dropped, and a row they
-    rule read -inf, or finite and far low where the step's scale ignored it. (A subnormal that
-    kept its digits, above tiny * DIGITLESS, is kept as it is, as every derivative's.)"""
-    H = cell.shape[-1] // 3
-    a_i, a_f, a_g = a[..., :H], a[..., H : 2 * H], a[..., 2 * H : 3 * H]
-    # the exact zeros are among the zeros of C: no more zeros than they, none flushed
-    exact_zeros = 2 * c_prev.numel() - int(torch.count_nonzero(a_g) + torch.count_nonzero(c_prev))
-    if cell.numel() - int(torch.count_nonzero(cell)) == exact_zeros:  # (tanh(a_g) = 0 iff a_g = 0)
-        return None
-    zero = torch.cat([a_g == 0, c_prev == 0, torch.zeros_like(a_g, dtype=torch.bool)], dim=-1)
-    rows = ((cell == 0) & ~zero).any(dim=-1).nonzero(as_tuple=True)
-    ai, af, ag = (v[rows].double() for v in (a_i, a_f, a_g))
-    cp = c_prev[rows].double()
-    lsig = torch.nn.functional.logsigmoid
-    g = torch.tanh(ag)
-    ln_dtanh = ln_tanh_derivative(ag.abs())
-    ln_c = torch.cat(
-        [
-            torch.log(g.abs()) + ln_sigmoid_derivative(ai),
-            torch.log(cp.abs()) + ln_sigmoid_derivative(af),
-            lsig(ai) + ln_dtanh,
-        ],
-        dim=-1,
-    )
-    rel = torch.cat([torch.sign(g), torch.sign(cp), torch.ones_like(g)], dim=-1)
-    ln_c = torch.where(rel != 0, ln_c, 0.0)  # an exact 0: rel 0, ln 0
-    return CarriedRows.of(rows, cell.shape[0], rel.to(cell.dtype), ln_c)
-
-
-def scaled_k(k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows | None:
-    """k = o tanh'(c) as CarriedRows, k = exp(ln_k) k_rel (see :class:`GatedSteps`), or
-    None where every k is a normal number.
-
-    k is the one coefficient that a long horizon alone drives out of range: c grows with t
-    (by ~1 a step where i, f and g are open) and tanh'(c) ~ 4 e^-2|c| is below float32's
-    range from |c| ~ 44 (float64's from ~355), where every path from c to h passes through it.
-    Read as 0 there, every row d y / d c_t dominated by such a path read -inf, or finite and
-    orders of magnitude low where a weaker path remained. In a step and sample with a k below
-    the smallest normal number, ln_k = ln k = ln sigma(a_o) + ln 4 - 2|c| - 2 ln(1 + e^-2|c|)
-    in float64 and k_rel = 1, for each unit (not relative to the row's largest k: G's c block
-    keeps its columns, d y / d c_j, apart, and a unit far below the others can come to rule
-    it); elsewhere ln_k = 0 and k_rel = k."""
-    need = k.amin(dim=-1) < torch.finfo(k.dtype).tiny  # (T, B): no (T, B, H) temporary
-    if not bool(need.any()):
-        return None
-    rows = need.nonzero(as_tuple=True)
-    a, cc = a_o[rows].double(), c[rows].double().abs()
-    ln_k = torch.nn.functional.logsigmoid(a) + ln_tanh_derivative(cc)
-    return CarriedRows.of(rows, k.shape[0], torch.ones_like(k[rows]), ln_k)
-
-
-def scaled_o(
-    coef_o: torch.Tensor, a: torch.Tensor, c: torch.Tensor, c_prev: torch.Tensor
-) -> CarriedRows | None:
-    """The o gate's coefficient O = tanh(c') sigma'(a_o) (``coef``'s last block, flushed) as
-    CarriedRows, O = exp(ln_O) O_rel, ln_O the largest ln |O| over the units, in the
-    steps and samples where some unit's O is below the smallest normal number and c' is not 0
-    in the exact step; None where there is none.
-
-    It leaves the range with o itself (a_o below ~-87 in float32, ~-708 in float64), and then
-    k = o tanh'(c'), carried apart by :func:`scaled_k`, does too: dh'/dh = (k C + O) W_hh is
-    two terms of one size, and with O read as 0 and k kept, a float32 LSTM with a_o = -100 and
-    c' ~ 3 read its rows finite and unflagged up to 1.1 orders of magnitude off. Where the
-    module's step rounded c' to 0, f c and i g both below the range, the step's map has
-    tanh(c') = c' = f c + i g, in float64 from ``a`` (T, B, 4 H) and ``c_prev``: read as 0,
-    the h rows were k times the c rows (Lyapunov, i, f, o at -100: -237.5 for -201.0)."""
-    H = c.shape[-1]
-    tiny = torch.finfo(coef_o.dtype).tiny
-    zero = c == 0  # lost: c' rounded to 0 (an idle unit's is exact: c_prev and a_g 0)
-    lost = zero & ((c_prev != 0) | (a[..., 2 * H : 3 * H] != 0)) if bool(zero.any()) else None
-    live = ~zero if lost is None else ~zero | lost
-    need = ((coef_o < tiny) & (coef_o > -tiny) & live).any(dim=-1)
-    if not bool(need.any()):
-        return None
-    rows = need.nonzero(as_tuple=True)
-    ar, cc = a[rows].double(), c[rows].double()
-    ln_t, sign = torch.log(torch.tanh(cc).abs()), torch.sign(cc)
-    if lost is not None and bool((lost := lost[rows]).any()):
-        ln_c, sign_c = _ln_cell(ar, c_prev[rows].double())
-        lost = lost & (ln_c < math.log(tiny))  # below the range: not a cancellation of normals
-        ln_t, sign = torch.where(lost, ln_c, ln_t), torch.where(lost, sign_c, sign)
-    ln_o = ln_t + ln_sigmoid_derivative(ar[..., 3 * H :])  # (rows, H)
-    top = ln_o.amax(dim=-1)
-    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
-    rel = torch.exp(ln_o - top[:, None]) * sign  # O has c's sign
-    o_rel = flush_digitless(rel.to(coef_o.dtype), signed=True)  # far below the top: 0
-    return CarriedRows.of(rows, coef_o.shape[0], o_rel, top[:, None].expand_as(rel).clone())
-
-
-def _ln_cell(a: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """ln |c'|, sign(c') of c' = sigma(a_f) c_prev + sigma(a_i) tanh(a_g) at any magnitude,
-    float64, from ``a`` (n, 4 H) and ``c_prev`` (n, H) (-inf, 0 where both terms are 0)."""
-    H = c_prev.shape[-1]
-    lsig = torch.nn.functional.logsigmoid
-    g = torch.tanh(a[..., 2 * H : 3 * H])
-    terms = torch.stack(
-        [lsig(a[..., :H]) + torch.log(g.abs()), lsig(a[..., H : 2 * H]) + torch.log(c_prev.abs())]
-    )
-    top = terms.amax(dim=0)
-    v = (torch.stack([torch.sign(g), torch.sign(c_prev)]) * (terms - top).exp()).sum(dim=0)
-    ln = torch.where(torch.isfinite(top), top + torch.log(v.abs()), -math.inf)
-    return ln, torch.sign(v).nan_to_num(0.0)
 
 
 def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:

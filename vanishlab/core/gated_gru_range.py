@@ -1,4 +1,5 @@
-"""A GRU's coefficients past the dtype's range, carried as exp(ln) rel (:mod:`.gated_forward`).
+"""A GRU's coefficients past the dtype's range, carried as exp(ln) rel (:mod:`.gated_forward`;
+an LSTM's are :mod:`.gated_lstm_range`'s).
 
 A GRU step (PyTorch's equations, :mod:`vanishlab.core.gated_forward`) has, per unit,
 

@@ -13,7 +13,7 @@ any norm comes out zero (except the LSTM c block's exact zero at lag 0), below
 :func:`~vanishlab.core.scaling.trusted_floor` (a sum of squares that lost entries), inf or NaN,
 it returns None and the general path, which rescues such norms
 step by step, measures the call; so it does, from the start, where an LSTM's k = o tanh'(c')
-fell below the dtype's range (:func:`~vanishlab.core.gated_forward.scaled_k`), or the o gate's,
+fell below the dtype's range (:func:`~vanishlab.core.gated_lstm_range.scaled_k`), or the o gate's,
 a cell gate's coefficient or f did (``scaled_o``, ``scaled_c``, ``scaled_f``), or a GRU's
 (:func:`~vanishlab.core.gated_gru_range.scaled_gru`).
 """
