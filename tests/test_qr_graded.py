@@ -24,7 +24,7 @@ from test_lyapunov import graded_tanh_net
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core.qr_step import qr_step
+from vanishlab.core.qr_step import _pivot_rows, qr_step
 
 F64 = torch.float64
 
@@ -271,3 +271,67 @@ def test_a_graded_stack_loses_its_exponents_where_z_is_rounded_to_float64() -> N
     off = max(abs(a - b) for a, b in zip(_mp_exponents(jacs, round_z=True), want, strict=True))
     assert off > 1.0
     assert _mp_exponents(jacs, round_q=True) == pytest.approx(want, abs=1e-9)
+
+
+def test_a_graded_step_with_many_rows_and_few_directions_asks_no_n_by_n_array() -> None:
+    """Partial pivoting's row order came from lu_unpack's P, dense (B, n, n) in z's dtype
+    whatever k: a graded step of n 20,000 rows and k 2 asked 3.2 GiB for 320 KiB of z (a
+    spectrum's k 8 of an n 8,192 LSTM: 2 GiB a step at B 4), and 4,100x the QR's time at B 64,
+    n 512, k 2 (a whole nn.LSTM(8, 256) call, f and o at -100, k 8, B 16: 1.88 s for 0.20 s).
+    The order is now read off getrf's pivots. Under this process's address space plus 256 MiB
+    (as tests/test_allocation.py's children) the step is taken and reads the plain QR's R."""
+    import resource
+
+    from vanishlab.core import allocation
+
+    n = 20000
+    z = torch.randn(1, n, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    z[:, ::2] *= 1e-12  # rows 1e12 apart: graded
+    args = (z, torch.zeros(1, 2, dtype=F64), True, torch.eye(n, 2, dtype=F64)[None])
+    plain = torch.linalg.qr(z)[1][0].diagonal().abs().log()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = allocation._address_space_used() + 2**28
+    if hard != resource.RLIM_INFINITY and hard < limit:
+        pytest.skip("the address-space limit is already below what the test sets")
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        total = qr_step(*args)[1]
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    assert total[0].tolist() == pytest.approx(plain.tolist(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "fill"),
+    [
+        (5, 2, None),
+        (6, 6, None),
+        (12, 9, None),
+        (1, 1, None),
+        (2, 1, None),
+        (5, 3, "zero-col"),
+        (5, 3, "dup-rows"),
+        (5, 3, "ties"),
+        (5, 3, "nan"),
+        (5, 3, "inf"),
+    ],
+)
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_partial_pivoting_s_row_order_is_a_permutation_of_all_n_rows(n, k, fill, dtype) -> None:
+    """The row order qr_step puts a graded z in is a permutation of all n rows, getrf's (the
+    order lu_unpack's P gives), where k < n (min(n, k) pivots), z is singular, has ties, NaN
+    or inf, in float32 and float64, and a batch's samples each have their own."""
+    z = torch.randn(3, n, k, dtype=dtype, generator=torch.Generator().manual_seed(n * k))
+    z[:, 0] *= 1e-12
+    if fill == "zero-col":
+        z[:, :, 1] = 0
+    elif fill == "dup-rows":
+        z[:, 3] = z[:, 1]
+    elif fill == "ties":
+        z[:] = 1.0
+    elif fill in ("nan", "inf"):
+        z[1, 2, 1] = float(fill)
+    lu, pivots, _ = torch.linalg.lu_factor_ex(z)
+    rows = _pivot_rows(pivots, n)
+    assert torch.equal(rows.sort(dim=-1).values, torch.arange(n).expand(3, n))
+    assert torch.equal(rows, torch.lu_unpack(lu, pivots, unpack_data=False)[0].argmax(dim=-2))
