@@ -80,7 +80,11 @@ def qr_step(
     # the order is kept, and z's QR is the same as before, bit for bit.
     graded = (live == n) & (size.amax(dim=-1) > _GRADED * size.amin(dim=-1))  # (B,)
     # on the CPU the test is free and ordinary steps skip the permutations (20% of a call);
-    # elsewhere no branch, no host sync: P is the identity where a sample is not graded
+    # elsewhere no branch (P the identity where a sample is not graded), but no sync-free step
+    # either: torch's CUDA lu_factor sends a z with k < n, and a square one unless n <= 16,
+    # B = 1 or n <= 128 with B <= 16, to MAGMA's batched getrf, which synchronises the device
+    # (c10::cuda::device_synchronize, magma_queue_sync: aten/.../cuda/linalg/
+    # BatchLinearAlgebra.cpp); the sort by max |entry| before it (2d5fe1ef) did not
     if z.device.type != "cpu" or bool(graded.any()):
         q, r = _pivoted_qr(z, graded)
     else:
