@@ -79,13 +79,14 @@ def qr_step(
     # Only where z has no zero row and its rows span more than _GRADED (module docstring); else
     # the order is kept, and z's QR is the same as before, bit for bit.
     graded = (live == n) & (size.amax(dim=-1) > _GRADED * size.amin(dim=-1))  # (B,)
-    # on the CPU the test is free and ordinary steps skip the permutations (20% of a call);
-    # elsewhere no branch (P the identity where a sample is not graded), but no sync-free step
-    # either: torch's CUDA lu_factor sends a z with k < n, and a square one unless n <= 16,
-    # B = 1 or n <= 128 with B <= 16, to MAGMA's batched getrf, which synchronises the device
-    # (c10::cuda::device_synchronize, magma_queue_sync: aten/.../cuda/linalg/
-    # BatchLinearAlgebra.cpp); the sort by max |entry| before it (2d5fe1ef) did not
-    if z.device.type != "cpu" or bool(graded.any()):
+    # One test, on every device: ordinary steps skip the LU and the permutations (20% of a
+    # call on the CPU). Off the CPU it reads one boolean a step (a host sync), where running
+    # the LU on every step would not have been sync-free either: torch's CUDA lu_factor sends a
+    # z with k < n, and a square one unless n <= 16, B = 1 or n <= 128 with B <= 16, to MAGMA's
+    # batched getrf, which synchronises the device (c10::cuda::device_synchronize,
+    # magma_queue_sync: aten/.../cuda/linalg/BatchLinearAlgebra.cpp), and _pivot_rows launches
+    # 2 small ops a pivot. The sort by max |entry| before it (2d5fe1ef) synchronised nothing.
+    if bool(graded.any()):
         q, r = _pivoted_qr(z, graded)
     else:
         q, r = torch.linalg.qr(z)  # (B, n, k), (B, k, k)
@@ -124,7 +125,7 @@ def _pivot_rows(pivots: torch.Tensor, n: int) -> torch.Tensor:
     (``(B, min(n, k))``, 1-based: row i swapped with row pivots[i] - 1, in turn). Not from
     ``lu_unpack``'s P, dense ``(B, n, n)`` in z's dtype whatever k: on a graded step of B 64,
     n 512, k 2 it cost 4,100x the QR (0.29 s for 0.08 ms; k 64: 4.4x), and it is 8 B n^2 bytes,
-    2 GiB a step at B 4, n 8192, where the directions are 2 MiB (off the CPU, every step). This
+    2 GiB a step at B 4, n 8192, where the directions are 2 MiB. This
     is 2 small ops a pivot: on the CPU 0.04 ms at k 2, 0.45 ms at k 64, 7.9 ms at k 512."""
     swap = pivots.long() - 1  # (B, m) 0-based
     step = torch.arange(swap.shape[-1], device=swap.device).expand_as(swap)
