@@ -1,7 +1,9 @@
 """Mutation round on the sweep's storage layer (helper 480): store.py, shard.py, files.py,
 lock.py, manifest.py, rundir.py, summary.py and run_summary.py. Each test here failed on one
-hand-made mutant of that code that every other storage test passed, and passes on the code as
-it is; its docstring names the mutant (file, function, the change)."""
+hand-made mutant of that code that every storage test (store, shard, lock, manifest, temp-file
+and race tests, the earlier mutant files) passed, and passes on the code as it is; its
+docstring names the mutant (file, function, the change), and where an end-to-end test
+elsewhere (a sweep's, a monitor's) kills it too, which: this one does it in a second."""
 
 from __future__ import annotations
 
@@ -68,7 +70,9 @@ def test_the_folder_is_made_durable_after_the_rename(tmp_path, monkeypatch):
     """Mutant: files.atomic_write drops its fsync_dir(path.parent) after os.replace (a power
     cut could then lose the new name: a shard's cell measured again, a manifest's last
     update gone). Only a crash shows it; the order of the calls is what the promise rests on,
-    and is what this pins: the file's bytes, then its name, then the folder holding it."""
+    and is what this pins: the file's bytes, then its name, then the folder holding it.
+    (test_monitor's test_an_interrupt_after_a_steps_shard_landed_keeps_the_step_in_the_manifest
+    kills it too, by an interrupt in that fsync.)"""
     events = _recorded_syncs(monkeypatch)
     target = tmp_path / "f.json"
     files.atomic_write(target, lambda f: f.write(b"{}"))
@@ -103,7 +107,8 @@ def test_a_file_whose_name_only_begins_as_a_temporary_one_stays(tmp_path):
 def test_a_dead_writers_temporary_file_in_corrupt_is_removed(tmp_path):
     """Mutant: rundir.remove_stale_temps cleans cells/ and the run directory but not corrupt/.
     A writer killed while copying a damaged shard aside across file systems (move_aside's
-    EXDEV path: a temporary file in corrupt/) left it there for good."""
+    EXDEV path: a temporary file in corrupt/) left it there for good. (test_sweep's
+    test_a_sweep_removes_dead_writers_temp_files_only kills it too.)"""
     (tmp_path / "corrupt").mkdir()
     temp = tmp_path / "corrupt" / ".0123456789abcdef.parquet.0123abcd.tmp"
     temp.write_bytes(b"x")
@@ -114,7 +119,8 @@ def test_a_dead_writers_temporary_file_in_corrupt_is_removed(tmp_path):
 def test_a_run_holding_a_shard_keeps_its_manifest(tmp_path):
     """Mutant: rundir.unmake_unmeasured removes the manifest without first looking for a
     shard. A run that holds measured cells lost its manifest (then refused as "holds measured
-    cells but no manifest.json"); it must stay, and be said to stay (False)."""
+    cells but no manifest.json"); it must stay, and be said to stay (False). (test_monitor's
+    test_a_block_left_by_an_exception_is_not_finished kills it too.)"""
     run, path = tiny_run_dir(tmp_path)
     assert rundir.unmake_unmeasured(run) is False
     assert (run / "manifest.json").is_file() and path.is_file()
@@ -123,7 +129,8 @@ def test_a_run_holding_a_shard_keeps_its_manifest(tmp_path):
 def test_measured_cells_without_a_manifest_are_no_new_run(tmp_path):
     """Mutant: rundir.is_run_dir drops its look for shards in a folder without a manifest.
     cells/ was skipped as an empty first start's, so the folder counted as new: a sweep there
-    took a run whose manifest was removed for an empty one and wrote beside its cells."""
+    took a run whose manifest was removed for an empty one and wrote beside its cells.
+    (test_cli_sweep's test_a_run_whose_manifest_was_removed_is_named_so kills it too.)"""
     run, _ = tiny_run_dir(tmp_path)
     (run / "manifest.json").unlink()
     with pytest.raises(VanishlabError, match="a run whose manifest was removed"):
