@@ -178,13 +178,13 @@ class GatedSteps:
 
     ``k_scaled`` (LSTM, None unless needed): k = exp(ln_k) k_rel in the steps and samples
     where some unit's k is below the dtype's smallest normal number, those rows alone
-    (:class:`~vanishlab.core.gated_carried.CarriedRows`, :func:`scaled_k`).
-    ``o_scaled`` (LSTM, None unless needed): the o gate's coefficient tanh(c') sigma'(a_o)
-    (``coef``'s last block) carried the same way, O = exp(ln_O) O_rel (:func:`scaled_o`).
-    ``c_scaled`` (LSTM, None unless needed): the cell gates' coefficients C (``coef``'s first
-    three blocks) as C = exp(ln_C) C_rel, the rows that need it alone (:func:`scaled_c`).
-    ``f_scaled`` (LSTM, None unless needed): ln f, float64, in the rows where some f is below
-    the range (:func:`scaled_f`). ``gru_scaled`` (GRU, None unless
+    (:class:`~vanishlab.core.gated_carried.CarriedRows`). ``o_scaled`` (LSTM, None unless
+    needed): the o gate's coefficient tanh(c') sigma'(a_o) (``coef``'s last block) carried the
+    same way, O = exp(ln_O) O_rel. ``c_scaled`` (LSTM, None unless needed): the cell gates'
+    coefficients C (``coef``'s first three blocks) as C = exp(ln_C) C_rel, the rows that need
+    it alone. ``f_scaled`` (LSTM, None unless needed): ln f, float64, in the rows where some f
+    is below the range. These four are :mod:`~vanishlab.core.gated_lstm_range`'s
+    ``scaled_k``, ``scaled_o``, ``scaled_c`` and ``scaled_f``. ``gru_scaled`` (GRU, None unless
     needed): [q_r, q_z, q_n, r q_n, z] as exp(ln) rel in the steps and samples where one is
     below the range alone, rows of none where a term, one times its row of W, is
     (:func:`~vanishlab.core.gated_gru_range.scaled_gru`): the steps of either are weighed.

@@ -79,7 +79,8 @@ def scaled_c(cell: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor) -> Carri
 
 
 def scaled_k(k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows | None:
-    """k = o tanh'(c) as CarriedRows, k = exp(ln_k) k_rel (see :class:`GatedSteps`), or
+    """k = o tanh'(c) as CarriedRows, k = exp(ln_k) k_rel (see
+    :class:`~vanishlab.core.gated_forward.GatedSteps`), or
     None where every k is a normal number.
 
     k is the one coefficient that a long horizon alone drives out of range: c grows with t
