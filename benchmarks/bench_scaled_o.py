@@ -4,8 +4,9 @@ Ordinary call: ``nn.LSTM(32, 64, 2)``, float32, T = 200, B = 4, default init, th
 spectrum (it must agree bit for bit and cost the same), and its forward alone
 (``gated_steps``, where the new test runs: (T, B, H) booleans). Fixed call: the same LSTM with
 its i, f and o gates at -100 (the module's c' is 0 at every step). ``scaled_o`` as of
-``--base`` (default 081fc290) is read from git and put in place of today's in
-core/gated_forward.py; the two are timed alternately, ``--rounds`` rounds (5), the order swapped
+``--base`` (default 081fc290, where it was core/gated_forward.py's) is read from git and put
+in place of today's (core/gated_lstm_range.py's) in the name core/gated_forward.py calls it by;
+the two are timed alternately, ``--rounds`` rounds (5), the order swapped
 each round, one torch thread; best and median of each and the median of the per-round ratios.
 Run: ``.venv/bin/python benchmarks/bench_scaled_o.py``.
 """
