@@ -158,7 +158,7 @@ cache's, which the workers share) and the heap a cell leaves to the next. In the
 workers (benchmarks/worker_memory.py, 2026-12-07; 3-4 equal cells a worker, 12 shapes, H 64-1024,
 up to 1.4 GiB) the private dirty memory before a cell plus its resident peak stayed 29 MiB or
 more under the cell's estimate and this (the least: a 1 MiB cell's worker, at 68 MiB; 34 MiB at
-H = 1024, T = 50, B = 1), since 226e2b65 freed a cell's spectral queues with it (before, they
+H = 1024, T = 50, B = 1), since 6578370d freed a cell's spectral queues with it (before, they
 lived beside the next cell until Python's cyclic collector ran: 512 MiB at H = 1024, T = 50,
 B = 8, whose worker peaked 236 MiB over its share)."""
 FIRST_TRAINING_BYTES = 128 * 2**20
