@@ -111,7 +111,7 @@ from __future__ import annotations
 import functools
 
 from ..core.allocation import format_bytes, memory_limit  # format_bytes: re-exported
-from ..core.cells import GATE_BLOCKS, RUN_SOURCES
+from ..core.cells import GATE_BLOCKS, RUN_SOURCES, STATE_WIDTH
 from ..core.queue_sizes import CPU_CHUNK, takes_gram
 from .config import CellConfig, axis
 
@@ -237,9 +237,11 @@ def measure_bytes(
         return int((live + weights * s + norms) * ALLOCATOR_SLACK)
     forward = (_GATED_FIRST + _GATED_LAYER[model] * (L - 1)) * (T + 1) * B * H + T * B * I
     working = _GATED_WORKING[model] * L * B * H * H
-    # an LSTM's state rows are H x 2H; its h and c blocks H x H each, when asked for
-    blocks = 2 + sum(src in sources for src in ("state_h", "state_c"))
-    state_rows = (blocks if model == "lstm" else 1) * L * B * H * H
+    # a state's rows are H x (its width) H, an LSTM's 2H; an LSTM's h and c blocks H x H each,
+    # when asked for
+    width = STATE_WIDTH[model]
+    parts = sum(src in sources for src in ("state_h", "state_c")) if width > 1 else 0
+    state_rows = (width + parts) * L * B * H * H
     spectral = CPU_CHUNK * state_rows + 2 * CPU_CHUNK * B * H * I
     return int(((forward + working + spectral + weights) * s + norms) * ALLOCATOR_SLACK)
 
