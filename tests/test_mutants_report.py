@@ -14,7 +14,8 @@ Survivors killed here, by the comment above each test; the ones of setting_fits 
 0 at the window's last lag not counted cut, ``<=`` -> ``<``; the median horizon -> the mean;
 "(exact 0)" only where the median horizon is past the zero, ``>=`` -> ``>``; the cut lag named
 the latest, "min" -> "max") and of rate_cell ("the earliest" of seeds cut at one lag, ``>`` ->
-``>=``) by the first.
+``>=``) by the first. The round found one defect, fixed with the last test: a one-seed setting
+cut by an exact zero read "(1 of 1 seeds exactly 0 from lag 6)".
 """
 
 from __future__ import annotations
@@ -271,6 +272,18 @@ def test_mean_by_agrees_with_mean_of():
     for g, want in [("a", mean_of(np.array(values[0:2]))), ("b", -inf), ("c", -3.0)]:
         assert got[g] == want or (math.isnan(got[g]) and math.isnan(want))
     assert math.isnan(got["a"])
+
+
+def test_a_one_seed_settings_cut_is_not_counted_among_seeds():
+    """A defect the round found: a setting of one seed, exactly 0 inside the window, read
+    "−0.500 (1 of 1 seeds exactly 0 from lag 6)" in the rates and models tables, beside a
+    caption that says a one-seed rate is "the one fitted before the zero"."""
+    from vanishlab.report.sections.setting_fits import setting_fits
+
+    one = _fits().iloc[[3]]  # gain 2's first seed alone: rate -0.5, exactly 0 from lag 6
+    (rec,) = setting_fits(_View(), one).to_dict("records")
+    assert rate_cell(rec) == "−0.500 (exactly 0 from lag 6)"
+    assert horizon_cell(rec) == "6 (exact 0)"
 
 
 # theory_lines.predicted_line "if b > a" -> ">=": a lone mean-field gain between linear ones

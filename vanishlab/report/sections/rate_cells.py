@@ -131,7 +131,8 @@ def mean_rate_text(rec: Mapping[str, Any]) -> str:
 def rate_cell(rec: Mapping[str, Any]) -> str:
     """The setting's rate: the mean ± sd over its seeds of finite rate, and the seeds counted
     apart ("k of n seeds −∞"; "k of n seeds exactly 0 from lag L", or "..., the earliest from
-    lag L" when they are cut at different lags), in one parenthesis, "; " between the two
+    lag L" when they are cut at different lags; of a setting of one seed, "exactly 0 from lag
+    L"), in one parenthesis, "; " between the two
     (side by side, "(1 of 3 seeds −∞) (1 of 3 seeds exactly 0 from lag 21)", they read as two
     remarks on two things).
 
@@ -150,9 +151,10 @@ def rate_cell(rec: Mapping[str, Any]) -> str:
     if rec.get("n_cut", 0) > 0:
         # Seeds cut at different lags: the lag named is the earliest, and says so.
         earliest = ", the earliest" if rec.get("cut_last", -np.inf) > rec["cut_from"] else ""
-        apart.append(
-            f"{int(rec['n_cut'])} of {int(rec['n'])} seeds exactly 0{earliest} from lag "
-            f"{int(rec['cut_from'])}"
-        )
+        # A setting of one seed has no others to count it among: "exactly 0 from lag 6", where
+        # a one-seed run's cell read "1 of 1 seeds exactly 0 from lag 6".
+        n = int(rec["n"])
+        seeds = f"{int(rec['n_cut'])} of {n} seeds " if n > 1 else ""
+        apart.append(f"{seeds}exactly 0{earliest} from lag {int(rec['cut_from'])}")
     said = "; ".join(words for words in apart if words)
     return f"{text} ({said})" if said else text
