@@ -53,7 +53,6 @@ __all__ = [
     "memory_refused_as",
     "module_config",
     "module_dtype",
-    "module_kind",
     "probe_memory_refused",
     "top_lyapunov",
 ]

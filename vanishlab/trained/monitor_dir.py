@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core.modules import module_kind
 from ..core.training_facts import chance_level
 from ..errors import VanishlabError
 from ..sweep import store
@@ -20,7 +21,7 @@ from ..sweep.manifest import MONITOR, monitor_steps, package_versions, run_kind_
 from ..sweep.measured_by import EARLIER_VERSIONS, carried_versions
 from ..sweep.run_summary import displaced_if_failed, moved_line
 from ..sweep.rundir import is_run_dir
-from .measure import module_config, module_dtype, module_kind
+from .measure import module_config, module_dtype
 
 __all__ = [
     "architecture_change",

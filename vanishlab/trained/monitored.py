@@ -17,11 +17,11 @@ import torch
 from torch import nn
 
 from ..core.inputs import forward_weights
+from ..core.modules import module_kind
 from ..core.tensor_checks import check_finite
 from ..core.weight_reads import DROPPED_RAW, computed_weights
 from ..core.wrapped import where_it_is
 from ..errors import VanishlabError
-from .measure import module_kind
 from .monitor_dir import module_architecture
 
 __all__ = [
