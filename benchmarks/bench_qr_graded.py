@@ -12,7 +12,7 @@ Run: ``.venv/bin/python benchmarks/bench_qr_graded.py``.
 from __future__ import annotations
 
 import argparse
-import statistics
+import functools
 import time
 
 import timing  # run as a script: benchmarks/ is on the path
@@ -48,22 +48,12 @@ def main() -> None:
             got[which] = vl.lyapunov_spectrum(m, x)
         diff = (got["now"] - got["before"]).abs().max().item()
         print(f"--- {name} float32, T 200, B 4, full spectrum: max |now - before| {diff:.1e}")
-        times: dict[str, list[float]] = {"before": [], "now": []}
-        ratios = []
-        for r in range(args.rounds):
-            for which in ("now", "before")[:: 1 if r % 2 else -1]:
-                _use(steps[which])
-                t0 = time.perf_counter()
-                vl.lyapunov_spectrum(m, x)
-                times[which].append(time.perf_counter() - t0)
-            ratios.append(times["now"][-1] / times["before"][-1])
-            print(
-                f"round {r}: before {times['before'][-1]:.3f} s  now {times['now'][-1]:.3f} s  "
-                f"now/before {ratios[-1]:.3f}"
-            )
-        for which, ts in times.items():
-            print(f"{which}: best {min(ts):.3f} s  median {statistics.median(ts):.3f} s")
-        print(f"median now/before {statistics.median(ratios):.3f}")
+        timing.before_and_now(
+            args.rounds,
+            lambda which: _use(steps[which]),
+            functools.partial(vl.lyapunov_spectrum, m, x),
+            clock=time.perf_counter,
+        )
     _use(steps["now"])
 
 

@@ -16,7 +16,7 @@ Run: ``.venv/bin/python benchmarks/bench_qr_pivot.py [--loop]``.
 from __future__ import annotations
 
 import argparse
-import statistics
+import functools
 
 import timing  # run as a script: benchmarks/ is on the path
 import torch
@@ -93,22 +93,12 @@ def main() -> None:
             f"max |now - before| {diff:.3g}"
         )
 
-        times: dict[str, list[float]] = {"before": [], "now": []}
-        ratios = []
-        for r in range(args.rounds):
-            for which in ("now", "before")[:: 1 if r % 2 else -1]:
-                _use(steps[which])
-                t0 = clock()
-                vl.lyapunov_spectrum(m, x)
-                times[which].append(clock() - t0)
-            ratios.append(times["now"][-1] / times["before"][-1])
-            print(
-                f"round {r}: before {times['before'][-1]:.3f} s  now {times['now'][-1]:.3f} s  "
-                f"now/before {ratios[-1]:.3f}"
-            )
-        for which, ts in times.items():
-            print(f"{which}: best {min(ts):.3f} s  median {statistics.median(ts):.3f} s")
-        print(f"median now/before {statistics.median(ratios):.3f}")
+        timing.before_and_now(
+            args.rounds,
+            lambda which: _use(steps[which]),
+            functools.partial(vl.lyapunov_spectrum, m, x),
+            clock=clock,
+        )
     if args.loop:
         qr_step._pivoted_qr, kept = _loop_qr, qr_step._pivoted_qr
         _use(qr_step.qr_step)

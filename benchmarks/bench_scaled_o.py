@@ -14,7 +14,6 @@ Run: ``.venv/bin/python benchmarks/bench_scaled_o.py``.
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import timing  # run as a script: benchmarks/ is on the path
 import torch
@@ -67,22 +66,11 @@ def main() -> None:
             print(f"--- {name}: bit for bit {same}, max |now - before| {diff:.3g}")
         else:
             print(f"--- {name}")
-        times: dict[str, list[float]] = {"before": [], "now": []}
-        ratios = []
-        for r in range(args.rounds):
-            for which in ("now", "before")[:: 1 if r % 2 else -1]:
-                gated_forward.scaled_o = versions[which]
-                t0 = clock()
-                call()
-                times[which].append(clock() - t0)
-            ratios.append(times["now"][-1] / times["before"][-1])
-            print(
-                f"round {r}: before {times['before'][-1]:.4f} s  now {times['now'][-1]:.4f} s  "
-                f"now/before {ratios[-1]:.3f}"
-            )
-        for which, ts in times.items():
-            print(f"{which}: best {min(ts):.4f} s  median {statistics.median(ts):.4f} s")
-        print(f"median now/before {statistics.median(ratios):.3f}")
+
+        def use(which: str) -> None:
+            gated_forward.scaled_o = versions[which]
+
+        timing.before_and_now(args.rounds, use, call, clock=clock, digits=4)
     gated_forward.scaled_o = versions["now"]
 
 

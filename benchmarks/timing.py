@@ -11,7 +11,9 @@
   :func:`load`, the load average alone (bench_cli and bench_report print it at their start and
   end: a comparison timed on a shared machine is read with the load beside it).
 - :func:`core_module_at`: a module of vanishlab/core as an earlier commit had it, loaded beside
-  today's package, for a before/after comparison of one change in one process.
+  today's package, for a before/after comparison of one change in one process;
+  :func:`before_and_now` times the two alternately and prints each round, best, median and
+  the median ratio.
 
 A module of the benchmarks, not of the package: the scripts import it as ``timing``, being run
 from this folder. It imports torch only where a function needs it (bench_cli times fresh
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +114,35 @@ def interleaved(
                 wait()
             times[name].append(clock() - t0)
     return {name: keep(ts) for name, ts in times.items()}
+
+
+def before_and_now(
+    rounds: int,
+    use: Callable[[str], None],
+    call: Callable[[], object],
+    *,
+    clock: Callable[[], float] = WALL,
+    digits: int = 3,
+) -> None:
+    """``call`` timed by ``clock`` with ``use("before")`` and ``use("now")`` in turn, ``rounds``
+    rounds, the order swapped each round (now first in round 0); prints each round's times and
+    ratio, each version's best and median, and the median of the ratios now / before."""
+    times: dict[str, list[float]] = {"before": [], "now": []}
+    ratios = []
+    for r in range(rounds):
+        for which in ("now", "before")[:: 1 if r % 2 else -1]:
+            use(which)
+            t0 = clock()
+            call()
+            times[which].append(clock() - t0)
+        ratios.append(times["now"][-1] / times["before"][-1])
+        print(
+            f"round {r}: before {times['before'][-1]:.{digits}f} s  "
+            f"now {times['now'][-1]:.{digits}f} s  now/before {ratios[-1]:.3f}"
+        )
+    for which, ts in times.items():
+        print(f"{which}: best {min(ts):.{digits}f} s  median {statistics.median(ts):.{digits}f} s")
+    print(f"median now/before {statistics.median(ratios):.3f}")
 
 
 def header(device: object, clock: Callable[[], float]) -> str:
