@@ -2,15 +2,16 @@
 a small plausible change of the code it names that passed the CLI's fast tests, and passes on
 the code as it is.
 
-28 hand-made mutants, one at a time, each against the fast tests of its code (``pytest -x -m
-"not slow"``): 23 killed by the tests before (82%), 28 with these (100%). Killed before: exit
+32 hand-made mutants, one at a time, each against the fast tests of its code (``pytest -x -m
+"not slow"``): 26 killed by the tests before (81%), 32 with these (100%). Killed before: exit
 status 2 -> 1; fail()'s line on stdout; 141 -> 1; VANISHLAB_TRACEBACK ignored for a
 VanishlabError; ``except Exception`` for ``except OSError``; an unknown RuntimeError made a
 user error; the SIGTERM/Ctrl-C order of ignored stops; no removed-cwd check; _FINISHED kept
 between commands; ``given N times`` from 3; blank paths taken; ``-o -`` taken; ``-1`` read as
 an option; ``--seeds`` bound 0; ``--seeds`` with ``--seed``; torch imported by ``inits``;
 ``--version extra`` and ``inits --help extra`` taken; the ``--`` in the dash-path hint;
-``--dry-run`` running the sweep; ``--force`` ignored by sweep, report and the dry run's words.
+``--dry-run`` running the sweep; ``--force`` ignored by sweep, report and the dry run's words; analyze's two
+``--batch-first`` checks dropped; report's check of a regular file above ``-o`` dropped.
 No defect was found in the code: each survivor was a gap in its tests.
 """
 
@@ -24,7 +25,7 @@ import typer
 from _cli_lines import one_error_line
 from typer.testing import CliRunner
 
-from vanishlab.cli import _app, app
+from vanishlab.cli import _app, app, output
 from vanishlab.cli.command_errors import stop_leaves, user_errors
 
 runner = CliRunner()
@@ -103,3 +104,14 @@ def test_a_standard_output_that_refuses_a_listing_is_named_as_such(monkeypatch):
 
     monkeypatch.setattr(typer, "echo", refused)
     one_error_line(runner.invoke(app, ["inits"]), "error: cannot write the standard output")
+
+
+def test_a_broken_pipe_other_than_stdouts_is_one_line_not_a_quiet_141(monkeypatch, capsys):
+    """Mutant: output.broken_pipe not asking whether stdout's reader went away
+    (``_stdout_reader_gone``): a pipe of the command's own that broke (a socket, a child's
+    stdin) ended it quietly with status 141, as if ``| head`` had stopped reading, where it is
+    one line and status 2."""
+    monkeypatch.setattr(output, "_stdout_reader_gone", lambda: False)
+    exit_ = output.broken_pipe(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+    assert exit_.exit_code == 2
+    assert capsys.readouterr().err.strip() == "error: Broken pipe", capsys.readouterr()
