@@ -10,8 +10,9 @@ user error; the SIGTERM/Ctrl-C order of ignored stops; no removed-cwd check; _FI
 between commands; ``given N times`` from 3; blank paths taken; ``-o -`` taken; ``-1`` read as
 an option; ``--seeds`` bound 0; ``--seeds`` with ``--seed``; torch imported by ``inits``;
 ``--version extra`` and ``inits --help extra`` taken; the ``--`` in the dash-path hint;
-``--dry-run`` running the sweep; ``--force`` ignored by sweep, report and the dry run's words; analyze's two
-``--batch-first`` checks dropped; report's check of a regular file above ``-o`` dropped.
+``--dry-run`` running the sweep; ``--force`` ignored by sweep, report and the dry run's
+words; analyze's two ``--batch-first`` checks dropped; report's check of a regular file above
+``-o`` dropped.
 No defect was found in the code: each survivor was a gap in its tests.
 """
 
