@@ -110,13 +110,14 @@ def qr_step(
 
 def _pivoted_qr(z: torch.Tensor, graded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Q and R of ``z`` (``(B, n, k)``) from the QR of P z, P putting a ``graded`` sample's rows
-    in the order of Gaussian elimination with partial pivoting (the identity for the others):
-    P z = (P Q) R."""
-    pivots = torch.linalg.lu_factor_ex(z)[1]  # never raises: a singular z is fine here
-    rows = _pivot_rows(pivots, z.shape[-2])  # (B, n): row i of P^T z is z[rows[i]]
-    kept = torch.arange(z.shape[-2], device=z.device).expand_as(rows)
-    rows = torch.where(graded[:, None], rows, kept)
-    batch = torch.arange(z.shape[0], device=z.device)[:, None]
+    in the order of Gaussian elimination with partial pivoting (the identity for the others,
+    whose LU is not taken): P z = (P Q) R."""
+    B, n = z.shape[0], z.shape[-2]
+    rows = torch.arange(n, device=z.device).repeat(B, 1)  # (B, n): row i of P^T z is z[rows[i]]
+    some = graded.nonzero().squeeze(-1)  # the LU of the graded samples alone
+    pivots = torch.linalg.lu_factor_ex(z[some])[1]  # never raises: a singular z is fine here
+    rows[some] = _pivot_rows(pivots, n)
+    batch = torch.arange(B, device=z.device)[:, None]
     q, r = torch.linalg.qr(z[batch, rows])  # (B, n, k), (B, k, k)
     return q[batch, rows.argsort(dim=-1)], r  # P's rows put back
 
@@ -124,11 +125,11 @@ def _pivoted_qr(z: torch.Tensor, graded: torch.Tensor) -> tuple[torch.Tensor, to
 def _pivot_rows(pivots: torch.Tensor, n: int) -> torch.Tensor:
     """``rows`` (``(B, n)``) with row i of P^T z equal to z[rows[i]], P being getrf's (z = P L
     U; :func:`_pivoted_qr`'s P is this P^T), from its ``pivots`` (``(B, min(n, k))``, 1-based:
-    row i swapped with row pivots[i] - 1, in turn). Not from
-    ``lu_unpack``'s P, dense ``(B, n, n)`` in z's dtype whatever k: on a graded step of B 64,
-    n 512, k 2 it cost 4,100x the QR (0.29 s for 0.08 ms; k 64: 4.4x), and it is 8 B n^2 bytes,
-    2 GiB a step at B 4, n 8192, where the directions are 2 MiB. This
-    is 2 small ops a pivot: on the CPU 0.04 ms at k 2, 0.45 ms at k 64, 7.9 ms at k 512."""
+    row i swapped with row pivots[i] - 1, in turn). Not from ``lu_unpack``'s P, dense
+    ``(B, n, n)`` in z's dtype whatever k: on a graded step of B 64, n 512, k 2 it cost 4,100x
+    the QR (0.29 s for 0.08 ms; k 64: 4.4x), and it is 8 B n^2 bytes, 2 GiB a step at B 4,
+    n 8192, where the directions are 2 MiB. This is 2 small ops a pivot: on the CPU 0.04 ms at
+    k 2, 0.45 ms at k 64, 7.9 ms at k 512."""
     swap = pivots.long() - 1  # (B, m) 0-based
     step = torch.arange(swap.shape[-1], device=swap.device).expand_as(swap)
     pair = torch.stack((step, swap), dim=-1)  # (B, m, 2): the rows swapped at each pivot
