@@ -13,7 +13,7 @@ from torch import nn
 
 from .cells import GATE_BLOCKS
 
-__all__ = ["GATED", "MEASURED", "MODULES", "module_kind"]
+__all__ = ["GATED", "MEASURED", "MODULES", "measured_base", "module_kind"]
 
 #: Model kind -> its PyTorch class.
 MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -23,6 +23,13 @@ MEASURED: tuple[type[nn.RNNBase], ...] = tuple(MODULES.values())
 GATED: tuple[type[nn.RNNBase], ...] = tuple(
     cls for model, cls in MODULES.items() if GATE_BLOCKS[model] > 1
 )
+
+
+def measured_base(module: nn.Module) -> type[nn.RNNBase] | None:
+    """The class of :data:`MEASURED` that ``module``'s class is or subclasses (a parametrized
+    module's ``ParametrizedLSTM`` is measured as nn.LSTM), nearest first in its MRO; None for
+    another module."""
+    return next((c for c in type(module).__mro__ if c in MEASURED), None)
 
 
 def module_kind(module: nn.Module) -> str:

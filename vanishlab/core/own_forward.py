@@ -14,14 +14,14 @@ import torch
 from torch import nn
 
 from . import global_rng
-from .modules import MEASURED
+from .modules import measured_base
 
 __all__ = ["base_name", "caller_level", "check_own_forward"]
 
 
 def _base(module: nn.Module) -> type[nn.Module]:
     """The module's nn base class (nn.RNN, nn.LSTM or nn.GRU); its own class for another."""
-    return next((b for b in type(module).__mro__ if b in MEASURED), type(module))
+    return measured_base(module) or type(module)
 
 
 def base_name(module: nn.RNNBase) -> str:

@@ -53,7 +53,7 @@ from torch import nn
 
 from ..core import global_rng
 from ..core.forward import own_precision
-from ..core.modules import MEASURED
+from ..core.modules import MEASURED, measured_base
 from ..core.seeds import seeded_generator
 from ..core.training_facts import SOLVE_FRACTION
 from .tasks import Task, check_int
@@ -300,7 +300,7 @@ def _draws_from_global(module: nn.Module) -> bool:
     from torch.nn.modules import module as torch_module
     from torch.nn.utils import parametrize
 
-    base = next(c for c in type(module).__mro__ if c in MEASURED)
+    base = measured_base(module) or type(module)
     dropout = module.dropout > 0
     hooks = any(getattr(module, kind) for kind in _STEP_HOOKS) or any(
         getattr(torch_module, f"_global{kind}") for kind in _STEP_HOOKS
