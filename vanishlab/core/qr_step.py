@@ -36,8 +36,8 @@ column by column does (the two orders agreed in 76 of 80 graded steps measured),
 that loop's cost. Not where z has a zero row: those rows put last are never touched by a
 reflector, so every trailing R[i, i] came out exactly 0 and the k - r rule above then took a
 live direction for the one that a rounding-level R[j, j] (j < r) had lost; such a step keeps its
-order, as before. Nor where the rows span less than ``_GRADED``: there reordering changes only
-the rounding, and for the worse.
+order, as before. Nor where the rows span less than ``_GRADED``: an ordinary step reordered reads
+as well, but costs an LU and 2 small ops a pivot.
 """
 
 from __future__ import annotations
@@ -48,12 +48,13 @@ from .scaling import scaled_norms
 
 __all__ = ["qr_step"]
 
-#: z's rows are reordered where their largest max |entry| is more than this times their smallest:
-#: ordinary steps span <= 2e3 (default init, weights up to x5, measured), and sorting them made
-#: the lower exponents of multi-layer LSTMs 5-100x further from a 120-digit QR (1.9e-9 to
-#: 2.4e-7); unsorted, an LSTM with f and o at -15 (rows ~5e6 apart) is 2.2e-9 off, at -20
-#: (6e8 apart) 1.2e-7, sorted 4e-15. (Measured with the first form, the rows sorted once by max
-#: |entry| (2d5fe1ef); the threshold was kept for partial pivoting's order, not measured again.)
+#: z's rows are reordered where their largest max |entry| is more than this times their smallest.
+#: Measured with partial pivoting's order (helper 496; docs/maths.md section 6): float64 LSTMs
+#: whose rows span 1e4 to 1e8 (f and o at -10 to -18) read the 120-digit reference only when
+#: reordered (3.2e-9 and 7.2e-8 off at -15 and -18, pivoted 1.1e-14), but a lower threshold costs
+#: ordinary calls: nn.RNN(32, 128) tanh, float32, weights x3 has 8.6% of its steps over 1e4 (1.16x
+#: the call at 1e4), x4 and x5 6.4% and 65% over 1e6 (1.12x, 1.46x at 1e6); the LSTM and GRU up
+#: to x5 stay under 6e4.
 _GRADED = 1e8
 
 
