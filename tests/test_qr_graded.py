@@ -24,7 +24,7 @@ from test_lyapunov import graded_tanh_net
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core.qr_step import _pivot_rows, qr_step
+from vanishlab.core.qr_step import _pivot_rows, _swapped_by_torch, _swapped_on_host, qr_step
 
 F64 = torch.float64
 
@@ -369,10 +369,14 @@ def test_a_graded_step_with_many_rows_and_few_directions_asks_no_n_by_n_array() 
     ],
 )
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
-def test_partial_pivoting_s_row_order_is_a_permutation_of_all_n_rows(n, k, fill, dtype) -> None:
+@pytest.mark.parametrize("swaps", [_pivot_rows, _swapped_on_host, _swapped_by_torch])
+def test_partial_pivoting_s_row_order_is_a_permutation_of_all_n_rows(
+    n, k, fill, dtype, swaps
+) -> None:
     """The row order qr_step puts a graded z in is a permutation of all n rows, getrf's (the
     order lu_unpack's P gives), where k < n (min(n, k) pivots), z is singular, has ties, NaN
-    or inf, in float32 and float64, and a batch's samples each have their own."""
+    or inf, in float32 and float64, and a batch's samples each have their own: both ways of
+    reading it (Python lists on the CPU for a few samples, torch ops for more or on a GPU)."""
     z = torch.randn(3, n, k, dtype=dtype, generator=torch.Generator().manual_seed(n * k))
     z[:, 0] *= 1e-12
     if fill == "zero-col":
@@ -384,6 +388,25 @@ def test_partial_pivoting_s_row_order_is_a_permutation_of_all_n_rows(n, k, fill,
     elif fill in ("nan", "inf"):
         z[1, 2, 1] = float(fill)
     lu, pivots, _ = torch.linalg.lu_factor_ex(z)
-    rows = _pivot_rows(pivots, n)
+    rows = swaps(pivots, n)
     assert torch.equal(rows.sort(dim=-1).values, torch.arange(n).expand(3, n))
     assert torch.equal(rows, torch.lu_unpack(lu, pivots, unpack_data=False)[0].argmax(dim=-2))
+
+
+def test_many_samples_take_their_row_order_from_torch_ops_a_few_from_python_lists(monkeypatch):
+    """_pivot_rows swaps on Python lists for up to _HOST_SWAPS samples on the CPU and with
+    torch ops (batched, cheaper past that) for more: both give the order lu_unpack's P does."""
+    from vanishlab.core import qr_step as module
+
+    z = torch.randn(module._HOST_SWAPS + 1, 6, 4, generator=torch.Generator().manual_seed(1))
+    lu, pivots, _ = torch.linalg.lu_factor_ex(z)
+    order = torch.lu_unpack(lu, pivots, unpack_data=False)[0].argmax(dim=-2)
+    called = []
+    for name in ("_swapped_on_host", "_swapped_by_torch"):
+        real = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda p, n, real=real, name=name: called.append(name) or real(p, n)
+        )
+    assert torch.equal(module._pivot_rows(pivots, 6), order)
+    assert torch.equal(module._pivot_rows(pivots[: module._HOST_SWAPS], 6), order[:-1])
+    assert called == ["_swapped_by_torch", "_swapped_on_host"]
