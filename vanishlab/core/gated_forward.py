@@ -47,7 +47,7 @@ from .forward import (
 )
 from .gated_carried import CarriedRows
 from .gated_gru_range import minus_tanh, scaled_gru
-from .gated_lstm_range import scaled_c, scaled_f, scaled_k, scaled_o
+from .gated_lstm_range import exact_cells, scaled_c, scaled_f, scaled_k, scaled_o
 from .inputs import (
     Shapes,
     check_float_module,
@@ -253,7 +253,10 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         c = cs[t].addcmul_(f[t], c)
     check_finite_states(cs, l)
     c_prev = torch.cat([c0[None], cs[:-1]])
-    tanh_c = torch.tanh(cs)
+    # O and k read the step's own c' (the next step reads the module's state, cs): they differ
+    # where f c and i g cancel below half the dtype's digits (gated_lstm_range.exact_cells)
+    c_map = exact_cells(cs, a, c_prev, f)
+    tanh_c = torch.tanh(c_map)
     coef = torch.cat(
         [
             g * _dsigmoid(a_i),
@@ -263,7 +266,7 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         ],
         dim=-1,
     )
-    k = flush_digitless(o * tanh_derivative(cs), signed=True)
+    k = flush_digitless(o * tanh_derivative(c_map), signed=True)
     coef = flush_digitless(coef, signed=True)
     return GatedSteps(
         h=hs,
@@ -272,8 +275,8 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
         carry=flush_digitless(f, signed=True),  # f's forward use, the scan above, is done
         k=k,
         coef_hn=None,
-        k_scaled=scaled_k(k, a_o, cs),
-        o_scaled=scaled_o(coef[..., 3 * H :], a, cs, c_prev),
+        k_scaled=scaled_k(k, a_o, c_map),
+        o_scaled=scaled_o(coef[..., 3 * H :], a, c_map, c_prev),
         c_scaled=scaled_c(coef[..., : 3 * H], a, c_prev),
         f_scaled=scaled_f(f, a_f),
     )
