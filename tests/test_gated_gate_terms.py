@@ -227,6 +227,31 @@ def test_a_cell_whose_terms_cancel_keeps_the_steps_own_c(dtype, a_i, a_f, a_g, t
     assert _worst(*_cancelling_cell(dtype, a_i, a_f, a_g), finite=False) <= tol
 
 
+def _one_unit_shut_beside_an_open_one(dtype: torch.dtype, a_o: float) -> tuple:
+    """An LSTM(2, 2) whose unit 1's rows of W_ih are 0 (the input reaches unit 0 alone) and
+    whose unit 0's o gate is at ``a_o`` (O_0 and k_0 ~ e^a_o, below the dtype's range), unit 1's
+    open (O_1 ~ 0.1); c0 = 1, T = 3."""
+    torch.manual_seed(0)
+    m = nn.LSTM(2, H, 1)
+    with torch.no_grad():
+        m.weight_ih_l0[1::2] = 0.0
+        m.bias_ih_l0[3 * H], m.bias_hh_l0[3 * H] = a_o, 0.0
+    m = m.to(dtype)
+    x = torch.randn(3, 1, 2, dtype=dtype)
+    return m, x, (torch.zeros(1, 1, H, dtype=dtype), torch.ones(1, 1, H, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a_o", "tol"), [(torch.float64, -800.0, 1e-10), (torch.float32, -100.0, 1e-4)]
+)
+def test_an_output_gate_term_far_below_another_units_is_kept(dtype, a_o, tol):
+    # scaled_o carried O as exp(ln_O) O_rel with ln_O the step's largest over the units: unit
+    # 0's O (~e^-800) relative to unit 1's (~0.1) was flushed, while its k C terms (k carried
+    # per unit) were kept, and the rows, which reach unit 0 alone, read 0.74 off in log10
+    # (float64 and float32). Now O is carried per unit: 5.7e-14 and 1.7e-6
+    assert _worst(*_one_unit_shut_beside_an_open_one(dtype, a_o), finite=False) <= tol
+
+
 def _c_rounded_to_zero(m: nn.LSTM, x: torch.Tensor, h0: tuple) -> bool:
     """Whether the module's own step rounds some c' to exactly 0 where the exact step from its
     previous state does not (f c and i g both below the range, c or a_g not 0): the engine

@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .forward import flush_digitless, ln_sigmoid_derivative, ln_tanh_derivative
+from .forward import ln_sigmoid_derivative, ln_tanh_derivative
 from .gated_carried import CarriedRows
 
 __all__ = ["exact_cells", "scaled_c", "scaled_f", "scaled_k", "scaled_o"]
@@ -105,7 +105,7 @@ def scaled_o(
     coef_o: torch.Tensor, a: torch.Tensor, c: torch.Tensor, c_prev: torch.Tensor
 ) -> CarriedRows | None:
     """The o gate's coefficient O = tanh(c') sigma'(a_o) (``coef``'s last block, flushed) as
-    CarriedRows, O = exp(ln_O) O_rel, ln_O the largest ln |O| over the units, in the
+    CarriedRows, O = exp(ln_O) O_rel, per unit (O_rel its sign), in the
     steps and samples where some unit's O is below the smallest normal number and c' is not 0
     in the exact step; None where there is none.
 
@@ -132,11 +132,14 @@ def scaled_o(
         lost = lost & (ln_c < math.log(tiny))  # below the range: not a cancellation of normals
         ln_t, sign = torch.where(lost, ln_c, ln_t), torch.where(lost, sign_c, sign)
     ln_o = ln_t + ln_sigmoid_derivative(ar[..., 3 * H :])  # (rows, H)
-    top = ln_o.amax(dim=-1)
-    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # every unit 0
-    rel = torch.exp(ln_o - top[:, None]) * sign  # O has c's sign
-    o_rel = flush_digitless(rel.to(coef_o.dtype), signed=True)  # far below the top: 0
-    return CarriedRows.of(rows, coef_o.shape[0], o_rel, top[:, None].expand_as(rel).clone())
+    # per unit, as C's (scaled_c): relative to the row's largest O, a unit's O more than the
+    # dtype's range below it was flushed, while its k C terms, carried per unit, were kept (a
+    # float64 LSTM(2, 2), unit 0's o gate at -800 beside an open one, the input reaching unit 0
+    # alone: rows 0.74 off in log10, float32 at -100 alike)
+    finite = torch.isfinite(ln_o)  # -inf: an exact 0 (c' = 0 in the exact step): rel 0, ln 0
+    rel = torch.where(finite, sign, 0.0)  # O has c's sign
+    ln = torch.where(finite, ln_o, 0.0)
+    return CarriedRows.of(rows, coef_o.shape[0], rel.to(coef_o.dtype), ln)
 
 
 def _ln_cell(a: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
