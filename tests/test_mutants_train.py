@@ -131,6 +131,49 @@ def test_the_largest_task_a_tensor_can_hold_is_accepted_and_one_more_step_refuse
         RecallFirst(T + 1)
 
 
+class _Watched(AddingProblem):
+    """The adding problem, keeping the module's weights at each training draw and the gradient
+    of each training batch's loss with respect to them."""
+
+    def sample(self, batch, generator):
+        if batch == 2:
+            self.weights.append(_flat(self.module.parameters()))
+        return super().sample(batch, generator)
+
+    def loss(self, output, target):
+        value = super().loss(output, target)
+        if torch.is_grad_enabled():
+            grads = torch.autograd.grad(value, list(self.module.parameters()), retain_graph=True)
+            self.grads.append(_flat(grads))
+        return value
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.detach().reshape(-1).double() for t in tensors])
+
+
+def test_adam_steps_with_pytorch_s_default_betas_and_eps() -> None:
+    """Mutant: Adam with betas (0.9, 0.99) instead of PyTorch's defaults (0.9, 0.999) the doc
+    states (its first step is lr sign(g) whatever the betas, so only a later step tells). Adam
+    worked by hand (Kingma & Ba 2015) from the gradients of the batches the loop drew, in
+    float64: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, update -lr m^/(sqrt(v^) + eps)."""
+    module, lr = _rnn(torch.float64), 0.01
+    task = _Watched(4)
+    object.__setattr__(task, "module", module)
+    object.__setattr__(task, "weights", [])
+    object.__setattr__(task, "grads", [])
+    kw = dict(steps=3, eval_points=1, batch=2, eval_batch=4, clip=None)
+    train_cell(module, task, lr=lr, optimizer="adam", **kw)
+    weights = [*task.weights, _flat(module.parameters())]
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    m = v = torch.zeros_like(weights[0])
+    for k, g in enumerate(task.grads, start=1):
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        step = -lr * (m / (1 - b1**k)) / ((v / (1 - b2**k)).sqrt() + eps)
+        torch.testing.assert_close(weights[k] - weights[k - 1], step, rtol=1e-9, atol=1e-15)
+    assert len(task.grads) == 3
+
+
 # --- experiments/*.py: the grids their docstrings and README state ---------------------------
 
 
