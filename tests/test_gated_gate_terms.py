@@ -215,6 +215,11 @@ def _cancelling_cell(dtype: torch.dtype, a_i: float, a_f: float, a_g: float) -> 
         (torch.float64, 40.0, 20.0, -20.0, 1e-10),  # before 3.8e-8, now 1.8e-15
         (torch.float32, 100.0, 15.0, -12.0, 1e-4),  # before 0.56, now 4.9e-6
         (torch.float32, 20.0, 10.0, -10.0, 1e-4),  # before 1.1e-3, now 2.2e-8
+        # f = sigma(a_f) rounds to 1 and c' to 0 (helper 497): 1.59 before (85aec16b left c' =
+        # 0 out), now 0.0 (float64) and 2.0e-7, 1.8e-6 (float32)
+        (torch.float64, 800.0, 40.0, -40.0, 1e-10),
+        (torch.float32, 100.0, 20.0, -20.0, 1e-4),
+        (torch.float32, 30.0, 18.0, -18.0, 1e-4),
     ],
 )
 def test_a_cell_whose_terms_cancel_keeps_the_steps_own_c(dtype, a_i, a_f, a_g, tol):

@@ -167,15 +167,19 @@ def exact_cells(
     gates round f, i and |g| to an ulp or two of 1 and the states to round numbers: f =
     sigma(33.35) = 1 - 3.288e-15 is 1 - 3.331e-15 in float64, c_prev = 1, g = -1), and c'
     keeps an error of an ulp of |f c|: the module's -3.331e-15 for the step's -3.288e-15, and
-    O = tanh(c') sigma'(a_o), 1.3% off, read a row 2.9e-4 off in log10. Where c' is not 0
-    (:func:`scaled_o`'s case) and below sqrt(eps) of |f c| (``f``: the forget gates), and a
+    O = tanh(c') sigma'(a_o), 1.3% off, read a row 2.9e-4 off in log10 (or none: f = 1 and c'
+    = 0, O read 0). Where c' (0 included) is below sqrt(eps) of |f c| (``f``: the forget
+    gates; both terms below the range are :func:`scaled_o`'s case), and a
     gate is within sqrt(eps) of 1, c' is formed again in float64 from ``a`` (T, B, 4 H) and
     ``c_prev``, each gate a pair hi + lo (a saturated one from its complement, 1 - sigma(-a)
     or s (1 - tanh|a|), which keeps its digits), with error-free sums and products: to ~1e-32
     of the terms. Elsewhere c' is left as it is, bit for bit."""
     half = math.sqrt(torch.finfo(c.dtype).eps)
+    # c' = 0 included: where f c is not 0 the terms cancelled to it (the dtype's f = sigma(20)
+    # is 1 in float32, sigma(40) in float64): O read 0 and the rows 1.59 off in log10; where
+    # both terms are below the range, f c is 0 too and scaled_o forms c' in log space
     lost = c.abs() < (f * c_prev).abs_().mul_(half)
-    if not bool(lost.any()) or not bool((lost := lost & (c != 0)).any()):
+    if not bool(lost.any()):
         return c
     H, where = c.shape[-1], lost.nonzero(as_tuple=True)
     ar = a[where[:2]].double()
