@@ -102,7 +102,11 @@ def scaled_k(k: torch.Tensor, a_o: torch.Tensor, c: torch.Tensor) -> CarriedRows
 
 
 def scaled_o(
-    coef_o: torch.Tensor, a: torch.Tensor, c: torch.Tensor, c_prev: torch.Tensor
+    coef_o: torch.Tensor,
+    a: torch.Tensor,
+    c: torch.Tensor,
+    c_prev: torch.Tensor,
+    below: Below | None = None,
 ) -> CarriedRows | None:
     """The o gate's coefficient O = tanh(c') sigma'(a_o) (``coef``'s last block, flushed) as
     CarriedRows, O = exp(ln_O) O_rel, per unit (O_rel its sign), in the
@@ -115,7 +119,8 @@ def scaled_o(
     c' ~ 3 read its rows finite and unflagged up to 1.1 orders of magnitude off. Where the
     module's step rounded c' to 0, f c and i g both below the range, the step's map has
     tanh(c') = c' = f c + i g, in float64 from ``a`` (T, B, 4 H) and ``c_prev``: read as 0,
-    the h rows were k times the c rows (Lyapunov, i, f, o at -100: -237.5 for -201.0)."""
+    the h rows were k times the c rows (Lyapunov, i, f, o at -100: -237.5 for -201.0).
+    ``below``: c' that :func:`exact_cells` formed below the dtype's range, in float64."""
     H = c.shape[-1]
     tiny = torch.finfo(coef_o.dtype).tiny
     zero = c == 0  # lost: c' rounded to 0 (an idle unit's is exact: c_prev and a_g 0)
@@ -131,6 +136,13 @@ def scaled_o(
         ln_c, sign_c = _ln_cell(ar, c_prev[rows].double())
         lost = lost & (ln_c < math.log(tiny))  # below the range: not a cancellation of normals
         ln_t, sign = torch.where(lost, ln_c, ln_t), torch.where(lost, sign_c, sign)
+    if below is not None:  # (c there is 0 or a subnormal: in rows, coef_o flushed)
+        exact = torch.zeros(c.shape, dtype=torch.float64, device=c.device)
+        has = torch.zeros(c.shape, dtype=torch.bool, device=c.device)
+        exact[below[0]], has[below[0]] = below[1], True
+        exact, has = exact[rows], has[rows]
+        ln_t = torch.where(has, torch.log(torch.tanh(exact).abs()), ln_t)
+        sign = torch.where(has, torch.sign(exact), sign)
     ln_o = ln_t + ln_sigmoid_derivative(ar[..., 3 * H :])  # (rows, H)
     # per unit, as C's (scaled_c): relative to the row's largest O, a unit's O more than the
     # dtype's range below it was flushed, while its k C terms, carried per unit, were kept (a
@@ -157,11 +169,15 @@ def _ln_cell(a: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch
     return ln, torch.sign(v).nan_to_num(0.0)
 
 
+Below = tuple[tuple[torch.Tensor, ...], torch.Tensor]  # (indices into (T, B, H), float64 c')
+
+
 def exact_cells(
     c: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor, f: torch.Tensor
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, Below | None]:
     """The step's own c' = f c_prev + i g where the module's (``c``, (T, B, H)) lost its digits
-    by cancellation, else ``c`` itself (the same tensor: no copy unless one has).
+    by cancellation, else ``c`` itself (the same tensor: no copy unless one has); and, for
+    :func:`scaled_o`, the float64 c' that the dtype rounds below its normal range (or None).
 
     f c and i g of one size and opposite signs cancel to a c' many orders below them (saturated
     gates round f, i and |g| to an ulp or two of 1 and the states to round numbers: f =
@@ -173,14 +189,17 @@ def exact_cells(
     gate is within sqrt(eps) of 1, c' is formed again in float64 from ``a`` (T, B, 4 H) and
     ``c_prev``, each gate a pair hi + lo (a saturated one from its complement, 1 - sigma(-a)
     or s (1 - tanh|a|), which keeps its digits), with error-free sums and products: to ~1e-32
-    of the terms. Elsewhere c' is left as it is, bit for bit."""
+    of the terms. Elsewhere c' is left as it is, bit for bit. Such a c' can lie below the
+    dtype's range (float32: f = i = sigma(100.375), g = tanh(-60), c' = 3.2e-52), and the cast
+    reads it 0 or a subnormal of a few bits (1.6e-43: 7): O, ~c' there, read 0 or 0.4% off,
+    rows 0.17 and 5e-4 off; those entries are handed back in float64, and scaled_o reads them."""
     half = math.sqrt(torch.finfo(c.dtype).eps)
     # c' = 0 included: where f c is not 0 the terms cancelled to it (the dtype's f = sigma(20)
     # is 1 in float32, sigma(40) in float64): O read 0 and the rows 1.59 off in log10; where
     # both terms are below the range, f c is 0 too and scaled_o forms c' in log space
     lost = c.abs() < (f * c_prev).abs_().mul_(half)
     if not bool(lost.any()):
-        return c
+        return c, None
     H, where = c.shape[-1], lost.nonzero(as_tuple=True)
     ar = a[where[:2]].double()
     a_i, a_f, a_g = (ar.gather(1, (g * H + where[2])[:, None])[:, 0] for g in range(3))
@@ -191,7 +210,7 @@ def exact_cells(
     edge = -math.log(half)
     near = (a_i > edge) | (a_f > edge) | (a_g.abs() > (edge + math.log(2)) / 2)
     if not bool(near.any()):
-        return c
+        return c, None
     where = tuple(w[near] for w in where)
     a_i, a_f, a_g, cp = a_i[near], a_f[near], a_g[near], c_prev[where].double()
     (fh, fl), (ih, il), (gh, gl) = _sigmoid_pair(a_f), _sigmoid_pair(a_i), _tanh_pair(a_g)
@@ -201,9 +220,11 @@ def exact_cells(
         total, e = _two_sum(total, term)
         err += e
     value = total + err  # (Dekker's split overflows past |c_prev| ~ 1e299: c' kept there)
+    value = torch.where(value.isfinite(), value, c[where].double())
     out = c.clone()
-    out[where] = torch.where(value.isfinite(), value, c[where].double()).to(c.dtype)
-    return out
+    out[where] = value.to(c.dtype)
+    deep = (value.abs() < torch.finfo(c.dtype).tiny) & (value != 0)
+    return out, (tuple(w[deep] for w in where), value[deep]) if bool(deep.any()) else None
 
 
 def _two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
