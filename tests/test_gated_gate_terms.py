@@ -225,6 +225,10 @@ def _cancelling_cell(dtype: torch.dtype, a_i: float, a_f: float, a_g: float) -> 
         # 9.9e-10 now (exact_cells hands scaled_o the float64 c')
         (torch.float32, 100.0, 100.0, -60.0, 1e-4),
         (torch.float32, 100.0, 100.0, -50.0, 1e-4),
+        # c' = sigma(a) (1 + tanh(a_g)) below eps^2 of f c: 7.6e-35 and 3.5e-39, which
+        # TwoSum's errors summed in plain float64 read as 0: 0.17 before, 0.0 now (SumK)
+        (torch.float64, 40.0, 40.0, -40.0, 1e-10),
+        (torch.float64, 38.0, 38.0, -45.0, 1e-10),
     ],
 )
 def test_a_cell_whose_terms_cancel_keeps_the_steps_own_c(dtype, a_i, a_f, a_g, tol):

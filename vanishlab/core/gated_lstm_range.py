@@ -188,11 +188,12 @@ def exact_cells(
     gates; both terms below the range are :func:`scaled_o`'s case), and a
     gate is within sqrt(eps) of 1, c' is formed again in float64 from ``a`` (T, B, 4 H) and
     ``c_prev``, each gate a pair hi + lo (a saturated one from its complement, 1 - sigma(-a)
-    or s (1 - tanh|a|), which keeps its digits), with error-free sums and products: to ~1e-32
-    of the terms. Elsewhere c' is left as it is, bit for bit. Such a c' can lie below the
-    dtype's range (float32: f = i = sigma(100.375), g = tanh(-60), c' = 3.2e-52), and the cast
-    reads it 0 or a subnormal of a few bits (1.6e-43: 7): O, ~c' there, read 0 or 0.4% off,
-    rows 0.17 and 5e-4 off; those entries are handed back in float64, and scaled_o reads them."""
+    or s (1 - tanh|a|), which keeps its digits), with error-free sums and products (SumK,
+    K = 5): to ~eps of the complements' products (sigma(-a) c, ...), which float64 rounds.
+    Elsewhere c' is left as it is, bit for bit. Such a c' can lie below the dtype's range
+    (float32: f = i = sigma(100.375), g = tanh(-60), c' = 3.2e-52), and the cast reads it 0
+    or a subnormal of a few bits (1.6e-43: 7): O, ~c' there, read 0 or 0.4% off, rows 0.17
+    and 5e-4 off; those entries are handed back in float64, and scaled_o reads them."""
     half = math.sqrt(torch.finfo(c.dtype).eps)
     # c' = 0 included: where f c is not 0 the terms cancelled to it (the dtype's f = sigma(20)
     # is 1 in float32, sigma(40) in float64): O read 0 and the rows 1.59 off in log10; where
@@ -215,11 +216,14 @@ def exact_cells(
     a_i, a_f, a_g, cp = a_i[near], a_f[near], a_g[near], c_prev[where].double()
     (fh, fl), (ih, il), (gh, gl) = _sigmoid_pair(a_f), _sigmoid_pair(a_i), _tanh_pair(a_g)
     terms = [*_two_prod(fh, cp), fl * cp, *_two_prod(ih, gh), il * gh, ih * gl]
-    total, err = terms[0], torch.zeros_like(cp)
-    for term in terms[1:]:
-        total, e = _two_sum(total, term)
-        err += e
-    value = total + err  # (Dekker's split overflows past |c_prev| ~ 1e299: c' kept there)
+    # Ogita, Rump and Oishi's SumK (K = 5): TwoSum's errors summed in plain float64 lost a c'
+    # below ~eps^2 of |f c| (float64, f = i = sigma(40.375), g = tanh(-39.625): c' = 7.6e-35
+    # read 0, O 0, the rows 0.17 off); each pass moves the sum, error-free, into the last term
+    for _ in range(4):
+        for j in range(1, len(terms)):
+            terms[j], terms[j - 1] = _two_sum(terms[j - 1], terms[j])
+    value = sum(terms[:-1], torch.zeros_like(cp)) + terms[-1]
+    # (Dekker's split overflows past |c_prev| ~ 1e299: c' kept there)
     value = torch.where(value.isfinite(), value, c[where].double())
     out = c.clone()
     out[where] = value.to(c.dtype)
