@@ -1177,10 +1177,23 @@ def test_sections_may_be_a_list_or_a_tuple_and_the_error_says_so(tmp_path) -> No
 def test_more_workers_than_cores_are_noted(tmp_path, monkeypatch, capsys):
     """`sweep --workers 64` on 2 cores started 64 processes without a word (96 small cells took
     115.5 s, against 41.5 s for make demo's 96 at the default): a note says the workers share
-    the cores. Not for as many workers as cores, nor under progress=False (--quiet)."""
+    the cores. Not for as many workers as cores, nor under progress=False (--quiet).
+
+    The note is said before any worker starts, so the workers' cells run here: the two pools
+    took 10.9 s of this test's 11 (2 cores, under load) and are not what it checks (real
+    pools: test_cli_sweep's test_an_init_registered_in_an_experiment_file_runs_in_worker_processes,
+    test_worker_start)."""
     import vanishlab.sweep.capacity as capacity
+    from vanishlab.sweep import executors, runner
 
     monkeypatch.setattr(capacity, "cores", lambda: 1)  # the run's count of workers
+    pools: list[int] = []
+
+    def pool(tasks, workers, on_result):
+        pools.append(workers)
+        executors.run_here(tasks, on_result)
+
+    monkeypatch.setattr(runner, "run_processes", pool)
     grid = GRID.replace(hidden_size=(4,), seq_len=(5,), num_layers=(1,), activation=("tanh",))
     vl.run_sweep(grid, tmp_path / "two", workers=2, progress=True)
     err = capsys.readouterr().err
@@ -1191,3 +1204,4 @@ def test_more_workers_than_cores_are_noted(tmp_path, monkeypatch, capsys):
     vl.run_sweep(grid, tmp_path / "one", workers=1, progress=True)
     vl.run_sweep(grid, tmp_path / "quiet", workers=2, progress=False)
     assert "more than the" not in capsys.readouterr().err
+    assert pools == [2, 2]  # both runs of workers=2 ran two workers (the one of 1: here)
