@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,22 @@ def monitor_report_of(run_dir: Path) -> Any:
     return build_report(
         vl.load_results(run_dir), vl.load_cells(run_dir), manifest, timestamp="2024"
     )
+
+
+_BUILT: dict[tuple[object, ...], Any] = {}
+
+
+def built_once(build: Callable[[Path], Any], run: Path) -> Any:
+    """``build(run)``, called again only when the run directory's files have changed (by
+    name, size or modification time) since this process last called it: a file's tests ask
+    for the same run's report many times (test_report_long_deps 85 times, up to 9 a run).
+    ``build`` returns a report (its dataclasses are frozen and hold tuples) or anything the
+    tests only read; a test that patches the code ``build`` calls builds without this."""
+    files = sorted(p for p in run.rglob("*") if p.is_file())
+    key = (build, str(run), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _BUILT:
+        _BUILT[key] = build(run)
+    return _BUILT[key]
 
 
 def reproduce_text(page: str) -> str:
