@@ -3,8 +3,8 @@ monitor, monitor_measure, monitored, step_args, step_order, gate_memory, safeten
 measure, analyze_run).
 
 Each test here failed on one hand-made mutant that passed the fast tests of its module, and
-passes on the code as it is; its docstring names the mutant. 55 mutants (2026-12-07, each run
-against its module's tests, ``pytest -x -m "not slow"``): 43 killed before, 51 with this file.
+passes on the code as it is; its docstring names the mutant. 61 mutants (2026-12-07, each run
+against its module's tests, ``pytest -x -m "not slow"``): 48 killed before, 57 with this file.
 The 4 left are equivalent: monitor_measure without its ``global_rng.forked`` (every draw a
 measurement makes is forked where it is made: weight_reads' parametrizations, own_forward);
 gate_memory's bias blocks added to its float64 sum without ``torch.float64`` (an in-place add
@@ -19,6 +19,7 @@ import copy as copy_module
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -171,3 +172,29 @@ def test_a_steps_lyapunov_exponent_starts_from_the_given_initial_state(tmp_path)
     want, zero_state = top_lyapunov(copy, probe, h0), top_lyapunov(copy, probe)
     assert abs(want - zero_state) > 0.1
     assert recorded == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_an_lstms_initial_state_is_a_copy_taken_when_the_monitor_is_made(tmp_path):
+    """Mutant: monitored.clone_tensors returning a tuple as it is (``return t``), not a tuple
+    of copies. An LSTM's ``h0=(h, c)`` was then kept by reference: a training loop that
+    changes its tensors in place (``c.add_(...)``, a state carried over) moved the initial
+    state of every later step, while the run's probe digest still named the first. The
+    number: vl.jacobian_norms of a deep copy of the module from the state as it was given."""
+    torch.manual_seed(0)
+    lstm, probe = nn.LSTM(2, 3), torch.randn(6, 2, 2)
+    h, c = torch.zeros(1, 2, 3), torch.zeros(1, 2, 3)
+    given = (h.clone(), c.clone())
+    copy = copy_module.deepcopy(lstm)
+    with vl.JacobianMonitor(lstm, probe, out=tmp_path / "m", h0=(h, c), lyapunov=False) as mon:
+        c.add_(5.0)  # the caller's tensors changed in place after the monitor was made
+        h.add_(0.9)
+        rows = mon.step(0)
+    want = vl.jacobian_norms(copy, probe, given)
+    grouped = want.groupby(["source", "layer", "lag"], dropna=False)["log10_fro"].mean()
+    mean = {(s, None if pd.isna(k) else int(k), int(lag)): v for (s, k, lag), v in grouped.items()}
+    moved = vl.jacobian_norms(copy, probe, (h, c))
+    assert not np.allclose(moved["log10_fro"], want["log10_fro"])  # the change matters
+    for r in rows.itertuples():
+        key = (r.source, None if pd.isna(r.layer) else int(r.layer), int(r.lag))
+        assert r.log10_fro_mean == pytest.approx(mean[key], abs=1e-12)
+    assert len(rows) == len(mean)
