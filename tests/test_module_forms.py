@@ -293,8 +293,9 @@ def test_a_monitor_measures_the_raw_weight_of_a_wrapper_it_was_given(kind: str, 
                 wrapped(x)[0].pow(2).mean().backward()
                 optimizer.step()
                 wrapped(x)  # a training forward: the module's weight is a dropout draw
+                drawn = wrapped.module.weight_hh_l0
                 monitor.step(step)
-    drawn = wrapped.module.weight_hh_l0
+                assert wrapped.module.weight_hh_l0 is drawn  # the module's tensor put back
     plain = _KINDS[kind](3, 4)
     weights = {k: v for k, v in wrapped.module.state_dict().items()}
     plain.load_state_dict({**weights, "weight_hh_l0": wrapped.weight_hh_l0_raw.detach()})
@@ -304,7 +305,6 @@ def test_a_monitor_measures_the_raw_weight_of_a_wrapper_it_was_given(kind: str, 
     means = expected[expected.source == "input"].groupby("lag")["log10_fro"].mean().to_numpy()
     assert last["log10_fro_mean"].to_numpy() == pytest.approx(means, abs=1e-12)
     assert [str(w.message) for w in said] == []
-    assert wrapped.module.weight_hh_l0 is drawn  # the module's tensor left as it was
 
 
 def test_a_monitor_s_weights_digest_holds_a_wrapper_s_raw_weight(tmp_path) -> None:
