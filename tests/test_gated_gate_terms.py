@@ -241,6 +241,39 @@ def test_a_cell_whose_terms_cancel_keeps_the_steps_own_c(dtype, a_i, a_f, a_g, t
     assert _worst(*_cancelling_cell(dtype, a_i, a_f, a_g), finite=False) <= tol
 
 
+def _cell_beside_a_flushed_gate(dtype: torch.dtype, a_i: float, a_f: float, c0: float) -> tuple:
+    """An LSTM(1, 1) of one step, c0 = ``c0``, pre-activations ``a_i``, ``a_f``, -3 (g) and 0
+    (o), plus x = 0.25 and h0 = 0.125 through weights of 1."""
+    m = nn.LSTM(1, 1, 1)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.zero_()
+        m.weight_ih_l0.fill_(1.0)
+        m.weight_hh_l0.fill_(1.0)
+        m.bias_ih_l0.copy_(torch.tensor([a_i, a_f, -3.0, 0.0]))
+    m = m.to(dtype)
+    h0 = (torch.full((1, 1, 1), 0.125, dtype=dtype), torch.full((1, 1, 1), c0, dtype=dtype))
+    return m, torch.full((1, 1, 1), 0.25, dtype=dtype), h0
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a_i", "a_f", "c0", "tol"),
+    [
+        (torch.float64, -712.0, 20.0, 1e-306, 1e-10),  # i g lost: before 3.8e-4, now 5.7e-14
+        (torch.float64, -700.0, -712.0, 100.0, 1e-10),  # f c lost: before 7.9e-5, now 5.7e-14
+        (torch.float32, -90.0, 20.0, 1e-37, 1e-4),  # before 5.3e-3, now 3.4e-8
+        (torch.float32, -80.0, -92.0, 1000.0, 1e-4),  # before 8.0e-4, now 3.2e-8
+    ],
+)
+def test_a_gate_the_dtypes_sigmoid_flushes_keeps_its_term_in_a_small_c(dtype, a_i, a_f, c0, tol):
+    # sigmoid(a) is 0 in the dtype below a ~ -709.8 (float64; -88.7 in float32), where e^a is
+    # a subnormal, and the module's c' = f c + i g lacks that gate's term: beside a c' near the
+    # range's bottom it is not negligible (i g ~ 2e-4 of c' in the float64 fuzz stack of
+    # docs/maths.md section 7, an input row 1.19e-4 off), and O = tanh(c') sigma'(a_o), which
+    # rules the rows here, read it. Now c' is formed in float64 (gated_lstm_range.exact_cells)
+    assert _worst(*_cell_beside_a_flushed_gate(dtype, a_i, a_f, c0), finite=False) <= tol
+
+
 def _one_unit_shut_beside_an_open_one(dtype: torch.dtype, a_o: float) -> tuple:
     """An LSTM(2, 2) whose unit 1's rows of W_ih are 0 (the input reaches unit 0 alone) and
     whose unit 0's o gate is at ``a_o`` (O_0 and k_0 ~ e^a_o, below the dtype's range), unit 1's

@@ -255,7 +255,7 @@ def _lstm_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     c_prev = torch.cat([c0[None], cs[:-1]])
     # O and k read the step's own c' (the next step reads the module's state, cs): they differ
     # where f c and i g cancel below half the dtype's digits (gated_lstm_range.exact_cells)
-    c_map, c_below = exact_cells(cs, a, c_prev, f)
+    c_map, c_below = exact_cells(cs, a, c_prev, f, i)
     tanh_c = torch.tanh(c_map)
     coef = torch.cat(
         [

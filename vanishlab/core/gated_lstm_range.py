@@ -173,7 +173,7 @@ Below = tuple[tuple[torch.Tensor, ...], torch.Tensor]  # (indices into (T, B, H)
 
 
 def exact_cells(
-    c: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor, f: torch.Tensor
+    c: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor, f: torch.Tensor, i: torch.Tensor
 ) -> tuple[torch.Tensor, Below | None]:
     """The step's own c' = f c_prev + i g where the module's (``c``, (T, B, H)) lost its digits
     by cancellation, else ``c`` itself (the same tensor: no copy unless one has); and, for
@@ -193,14 +193,73 @@ def exact_cells(
     Elsewhere c' is left as it is, bit for bit. Such a c' can lie below the dtype's range
     (float32: f = i = sigma(100.375), g = tanh(-60), c' = 3.2e-52), and the cast reads it 0
     or a subnormal of a few bits (1.6e-43: 7): O, ~c' there, read 0 or 0.4% off, rows 0.17
-    and 5e-4 off; those entries are handed back in float64, and scaled_o reads them."""
+    and 5e-4 off; those entries are handed back in float64, and scaled_o reads them.
+
+    Where the dtype's sigmoid flushed a gate (``i``, ``f``) to 0 whose value, e^a, is not (a
+    below ~-709.8 in float64, ~-88.7 in float32: exp(-a) overflows), the module's c' lacks
+    that gate's term, which a c' near the bottom of the range still reads: c' is formed again
+    in float64 there too (:func:`_flushed_terms`)."""
+    fixes = [_cancelled(c, a, c_prev, f), _flushed_terms(c, a, c_prev, f, i)]
+    fixes = [fix for fix in fixes if fix is not None]
+    if not fixes:
+        return c, None
+    out, deep_at, deep_values = c.clone(), [], []
+    for where, value in fixes:
+        # (Dekker's split overflows past |c_prev| ~ 1e299: c' kept there)
+        value = torch.where(value.isfinite(), value, c[where].double())
+        out[where] = value.to(c.dtype)
+        deep = (value.abs() < torch.finfo(c.dtype).tiny) & (value != 0)
+        deep_at.append(tuple(w[deep] for w in where))
+        deep_values.append(value[deep])
+    if not any(bool(v.numel()) for v in deep_values):
+        return out, None
+    return out, (tuple(torch.cat(w) for w in zip(*deep_at, strict=True)), torch.cat(deep_values))
+
+
+def _flushed_terms(
+    c: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor, f: torch.Tensor, i: torch.Tensor
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor] | None:
+    """(where, float64 c') of the c' = f c_prev + i g whose i or f the dtype's sigmoid flushed
+    to 0 (its exp(-a) overflows; the gate is e^a, a subnormal or less) beside a partner not 0 (g,
+    c_prev), with c' itself not 0 (both terms below the range: scaled_o's case); None where no
+    gate is 0 (one reduction of i and f each). The term lost is below the smallest normal
+    number times |partner|, and a c' near the range's bottom reads it: a float64 LSTM stack
+    (fuzz of docs/maths.md section 7) with c_prev = 8.2e-306, a_i = -710.7, g ~ -1, lost i g =
+    -2.0e-309, 2.4e-4 of c', and O = tanh(c') sigma'(a_o) read an input row 1.19e-4 off in
+    log10. Each term is formed in float64 (a gate float64 flushes, float64's own case, as
+    exp(ln sigma(a) + ln |partner|))."""
+    if bool(torch.minimum(i.amin(), f.amin()) > 0):
+        return None
+    H = c.shape[-1]
+    a_i, a_f, a_g = a[..., :H], a[..., H : 2 * H], a[..., 2 * H : 3 * H]
+    lost = ((i == 0) & (a_g != 0)) | ((f == 0) & (c_prev != 0))
+    where = (lost & (c != 0)).nonzero(as_tuple=True)
+    if not where[0].numel():
+        return None
+    lsig = torch.nn.functional.logsigmoid
+
+    def term(a_gate: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
+        gate = torch.sigmoid(a_gate)
+        deep = partner.sign() * (lsig(a_gate) + partner.abs().log()).exp()
+        return torch.where(gate > 0, gate * partner, deep)
+
+    g = torch.tanh(a_g[where].double())
+    value = term(a_f[where].double(), c_prev[where].double()) + term(a_i[where].double(), g)
+    return where, value
+
+
+def _cancelled(
+    c: torch.Tensor, a: torch.Tensor, c_prev: torch.Tensor, f: torch.Tensor
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor] | None:
+    """(where, float64 c') of the c' that f c and i g cancelled (:func:`exact_cells`), or
+    None where there is none."""
     half = math.sqrt(torch.finfo(c.dtype).eps)
     # c' = 0 included: where f c is not 0 the terms cancelled to it (the dtype's f = sigma(20)
     # is 1 in float32, sigma(40) in float64): O read 0 and the rows 1.59 off in log10; where
     # both terms are below the range, f c is 0 too and scaled_o forms c' in log space
     lost = c.abs() < (f * c_prev).abs_().mul_(half)
     if not bool(lost.any()):
-        return c, None
+        return None
     H, where = c.shape[-1], lost.nonzero(as_tuple=True)
     ar = a[where[:2]].double()
     a_i, a_f, a_g = (ar.gather(1, (g * H + where[2])[:, None])[:, 0] for g in range(3))
@@ -211,7 +270,7 @@ def exact_cells(
     edge = -math.log(half)
     near = (a_i > edge) | (a_f > edge) | (a_g.abs() > (edge + math.log(2)) / 2)
     if not bool(near.any()):
-        return c, None
+        return None
     where = tuple(w[near] for w in where)
     a_i, a_f, a_g, cp = a_i[near], a_f[near], a_g[near], c_prev[where].double()
     (fh, fl), (ih, il), (gh, gl) = _sigmoid_pair(a_f), _sigmoid_pair(a_i), _tanh_pair(a_g)
@@ -222,13 +281,7 @@ def exact_cells(
     for _ in range(4):
         for j in range(1, len(terms)):
             terms[j], terms[j - 1] = _two_sum(terms[j - 1], terms[j])
-    value = sum(terms[:-1], torch.zeros_like(cp)) + terms[-1]
-    # (Dekker's split overflows past |c_prev| ~ 1e299: c' kept there)
-    value = torch.where(value.isfinite(), value, c[where].double())
-    out = c.clone()
-    out[where] = value.to(c.dtype)
-    deep = (value.abs() < torch.finfo(c.dtype).tiny) & (value != 0)
-    return out, (tuple(w[deep] for w in where), value[deep]) if bool(deep.any()) else None
+    return where, sum(terms[:-1], torch.zeros_like(cp)) + terms[-1]
 
 
 def _two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
