@@ -2,8 +2,9 @@
 (:data:`MODULES`, in :data:`~vanishlab.core.cells.MODELS`' order), the classes themselves
 (:data:`MEASURED`, what the engine, the Lyapunov spectrum, the training loop and a wrapper's
 hint accept) and the gated ones (:data:`GATED`, more than one gate block: measured by
-:mod:`~vanishlab.core.gated`), and a module's model (:func:`module_kind`). The facts without
-torch (gate blocks, state width) are :mod:`~vanishlab.core.cells`', which the report reads
+:mod:`~vanishlab.core.gated`), a module's model (:func:`module_kind`) and the class it is
+measured as (:func:`measured_base`, which ``own_forward`` and the training loop read). The facts
+without torch (gate blocks, state width) are :mod:`~vanishlab.core.cells`', which the report reads
 without importing torch; ``trained/spec.py`` re-exports :data:`MODULES`.
 """
 
