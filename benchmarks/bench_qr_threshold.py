@@ -8,7 +8,8 @@ are never reordered and are left out): the share of steps above 1e4, 1e6, 1e8 an
 largest span. Then each call timed with ``_GRADED`` at ``--candidate`` (now) against 1e8
 (before), alternating, ``--rounds`` rounds (5), one torch thread (``timing.before_and_now``),
 with the largest difference of the two spectra; only the default inits and the calls with a
-step between the two thresholds (the others take the same path, bit for bit).
+step between the two thresholds (the others take the same path, bit for bit); ``--no-time``:
+the shares alone (the three calls at one gain, 12 s wall on a loaded 2-core box).
 Run: ``.venv/bin/python benchmarks/bench_qr_threshold.py [--candidate 1e4] [--gains 1 0.5 ...]``.
 """
 

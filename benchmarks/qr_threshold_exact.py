@@ -6,9 +6,11 @@ Graded cases at spans ~1e2 to 1e12 (a step's largest max |row entry| over its sm
 ``nn.LSTM(3, 2, L)`` with f and o at b = -5 ... -28 (the h rows ~e^b times the c rows), against
 ``exact_spectrum`` (120 digits), float32 and float64, T = 20, seed 0, one sample, q0 = I.
 Each case runs ``vl.lyapunov_spectrum`` with ``_GRADED`` at 1e4, 1e6, 1e8 and 1e10 and prints
-max |got - reference| and the steps' spans (min, median, max). ``--low``: ordinary tanh nn.RNNs
-(H 8 and 12, weights x1, x3, x5, 60 digits) and LSTMs (H 3, f and o at 0, -5, -8, float64)
-with ``_GRADED`` at 1, 1e2, 1e4, 1e6 and 1e8 (1: every step without a zero row reordered).
+max |got - reference| and the steps' spans (min, median, max). ``--low``: ordinary tanh
+``nn.RNN(4, H)`` (H 8 at weights x1, x3 and x5, H 12 at x3 and x5, seeds 0 and 1; 60 digits) and
+``nn.LSTM(3, 3, L)``, L = 1-3, f and o at 0, -5 and -8 (120 digits), all float64, T = 20, with
+``_GRADED`` at 1, 1e2, 1e4, 1e6 and 1e8 (1: every step without a zero row reordered): 41 s
+wall on a loaded 2-core box, one thread.
 Run: ``.venv/bin/python benchmarks/qr_threshold_exact.py [--low]``.
 """
 
