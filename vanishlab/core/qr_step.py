@@ -131,17 +131,23 @@ def _pivot_rows(pivots: torch.Tensor, n: int) -> torch.Tensor:
     the QR (0.29 s for 0.08 ms; k 64: 4.4x), and it is 8 B n^2 bytes, 2 GiB a step at B 4,
     n 8192, where the directions are 2 MiB.
 
-    The swaps are sequential. On the CPU, for up to :data:`_HOST_SWAPS` samples, they are done
-    on Python lists (~0.1 us a swap): 2 torch ops a pivot took 1.6 ms at B 4, n = k = 128,
-    more than the LU (1.3 ms), and this 0.07 ms; past that many samples the torch ops, whose
-    cost does not grow with B, are cheaper (B 64, n 1024, k 1024: 11.5 ms, Python 18.5 ms)."""
-    if pivots.device.type == "cpu" and pivots.shape[0] <= _HOST_SWAPS:
+    The swaps are sequential. On the CPU they are done on Python lists where B n is at most
+    :data:`_HOST_ROWS` times the pivots m: the lists cost ~0.1 us a row of each sample (B n:
+    each sample's n rows listed and turned back into a tensor) and a swap, 2 torch ops ~7 us a
+    pivot (m) whatever B. At B 4, n = k = 128 the torch ops took 1.6 ms, more than the LU
+    (1.3 ms), and the lists 0.07 ms; at B 64, n = k = 1024 the lists 18.5 ms, the torch ops
+    11.5 ms. With few directions and many rows the torch ops win from a few samples on: B 4,
+    n 2048, k 2, 0.04 ms for the lists' 0.51 ms; B 16, n 8192, k 2, 0.55 ms for 9.4 ms (the
+    cap of 16 samples before this rule took the lists there: up to 105x the cheaper way's time
+    over 89 shapes, B 1-64, n 16-8192, k 2-2048, one thread; this rule within 1.34x of it)."""
+    if pivots.device.type == "cpu" and pivots.shape[0] * n <= _HOST_ROWS * pivots.shape[-1]:
         return _swapped_on_host(pivots, n)
     return _swapped_by_torch(pivots, n)
 
 
-#: :func:`_pivot_rows` swaps on Python lists for at most this many samples on the CPU.
-_HOST_SWAPS = 16
+#: :func:`_pivot_rows` swaps on Python lists on the CPU where B n is at most this times the
+#: number of pivots (one torch op pair a pivot costs about as much as this many listed rows).
+_HOST_ROWS = 64
 
 
 def _swapped_on_host(pivots: torch.Tensor, n: int) -> torch.Tensor:
