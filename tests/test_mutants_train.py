@@ -153,8 +153,9 @@ def _flat(tensors) -> torch.Tensor:
 
 
 def test_adam_steps_with_pytorch_s_default_betas_and_eps() -> None:
-    """Mutant: Adam with betas (0.9, 0.99) instead of PyTorch's defaults (0.9, 0.999) the doc
-    states (its first step is lr sign(g) whatever the betas, so only a later step tells). Adam
+    """Mutants: Adam with betas (0.9, 0.99), or with eps 1e-6, instead of PyTorch's defaults
+    (0.9, 0.999) and 1e-8 the doc states (its first step is lr sign(g) whatever the betas, so
+    only a later step tells). Adam
     worked by hand (Kingma & Ba 2015) from the gradients of the batches the loop drew, in
     float64: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, update -lr m^/(sqrt(v^) + eps)."""
     module, lr = _rnn(torch.float64), 0.01
