@@ -10,7 +10,7 @@ max |got - reference| and the steps' spans (min, median, max). ``--low``: ordina
 ``nn.RNN(4, H)`` (H 8 at weights x1, x3 and x5, H 12 at x3 and x5, seeds 0 and 1; 60 digits) and
 ``nn.LSTM(3, 3, L)``, L = 1-3, f and o at 0, -5 and -8 (120 digits), all float64, T = 20, with
 ``_GRADED`` at 1, 1e2, 1e4, 1e6 and 1e8 (1: every step without a zero row reordered): 41 s
-wall on a loaded 2-core box, one thread.
+wall on a loaded 2-core box, one thread (the default run 80 s).
 Run: ``.venv/bin/python benchmarks/qr_threshold_exact.py [--low]``.
 """
 
