@@ -9,7 +9,7 @@ import torch
 import vanishlab as vl
 from vanishlab.core.cells import GATE_BLOCKS, MODELS, RNN_THEORY_MODELS, STATE_WIDTH
 from vanishlab.core.gated_forward import check_gated
-from vanishlab.core.modules import GATED, MEASURED, MODULES, module_kind
+from vanishlab.core.modules import GATED, MEASURED, MODULES, measured_base, module_kind
 from vanishlab.sweep.config import axis
 from vanishlab.trained import spec
 
@@ -34,6 +34,7 @@ def test_the_class_table_is_the_one_the_engine_checks_by(model) -> None:
     sub = type(f"My{cls.__name__}", (cls,), {})
     for module in (cls(2, 3), sub(2, 3)):
         assert module_kind(module) == model
+        assert measured_base(module) is cls
         assert isinstance(module, GATED) == (GATE_BLOCKS[model] > 1)
         if GATE_BLOCKS[model] > 1:
             assert check_gated(module) is module
@@ -42,6 +43,7 @@ def test_the_class_table_is_the_one_the_engine_checks_by(model) -> None:
                 check_gated(module)
     with pytest.raises(TypeError, match=r"expected nn\.RNN, nn\.LSTM or nn\.GRU, got Linear"):
         module_kind(torch.nn.Linear(2, 3))
+    assert measured_base(torch.nn.Linear(2, 3)) is None
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -191,7 +191,7 @@ def exact_cells(
     or s (1 - tanh|a|), which keeps its digits), with error-free sums and products (SumK,
     K = 5): to ~eps of the complements' products (sigma(-a) c, ...), which float64 rounds.
     Elsewhere c' is left as it is, bit for bit. Such a c' can lie below the dtype's range
-    (float32: f = i = sigma(100.375), g = tanh(-60), c' = 3.2e-52), and the cast reads it 0
+    (float32: f = i = sigma(100.375), g = tanh(-59.625), c' = 3.2e-52), and the cast reads it 0
     or a subnormal of a few bits (1.6e-43: 7): O, ~c' there, read 0 or 0.4% off, rows 0.17
     and 5e-4 off; those entries are handed back in float64, and scaled_o reads them.
 
@@ -205,7 +205,7 @@ def exact_cells(
         return c, None
     out, deep_at, deep_values = c.clone(), [], []
     for where, value in fixes:
-        # (Dekker's split overflows past |c_prev| ~ 1e299: c' kept there)
+        # (Dekker's split overflows past |c_prev| ~ 1.3e300: c' kept there)
         value = torch.where(value.isfinite(), value, c[where].double())
         out[where] = value.to(c.dtype)
         deep = (value.abs() < torch.finfo(c.dtype).tiny) & (value != 0)
@@ -292,7 +292,8 @@ def _two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 
 def _two_prod(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """p, e with p + e = a b exactly (Dekker's product, float64, |a|, |b| < 1e290)."""
+    """p, e with p + e = a b exactly (Dekker's product, float64, |a|, |b| < ~1.3e300: past it
+    the split's 134217729 v overflows)."""
     p = a * b
     split = lambda v: v * 134217729.0 - (v * 134217729.0 - v)  # noqa: E731  (hi of v)
     ah, bh = split(a), split(b)

@@ -27,16 +27,18 @@ GATED: tuple[type[nn.RNNBase], ...] = tuple(
 
 
 def measured_base(module: nn.Module) -> type[nn.RNNBase] | None:
-    """The class of :data:`MEASURED` that ``module``'s class is or subclasses (a parametrized
-    module's ``ParametrizedLSTM`` is measured as nn.LSTM), nearest first in its MRO; None for
-    another module."""
-    return next((c for c in type(module).__mro__ if c in MEASURED), None)
+    """The class of :data:`MEASURED` that ``module`` is an instance of (a parametrized module's
+    ``ParametrizedLSTM``, a subclass, is measured as nn.LSTM); None for another module. The one
+    rule, ``isinstance``, that the checks of a module (``isinstance(module, MEASURED)``) and
+    :func:`module_kind` follow too."""
+    return next((c for c in MEASURED if isinstance(module, c)), None)
 
 
 def module_kind(module: nn.Module) -> str:
     """``"rnn"``, ``"lstm"`` or ``"gru"``: the model of ``module``'s class or of the one it
     subclasses."""
+    base = measured_base(module)
     for kind, cls in MODULES.items():
-        if isinstance(module, cls):
+        if cls is base:
             return kind
     raise TypeError(f"expected nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
