@@ -285,3 +285,71 @@ def test_a_measured_stacks_rows_pass_the_readers_check(stack: Any) -> None:
     assert rows_problem(table, _STACK.to_dict()) is None
     twice = pa.Table.from_pandas(pd.concat([frame, frame.iloc[[25]]]), preserve_index=False)
     assert rows_problem(twice, _STACK.to_dict()) == "some (source, layer, lag) twice"
+
+
+def test_only_a_multiple_of_an_orthogonal_matrix_counts_as_exact_at_every_lag() -> None:
+    """Mutant: ``_scaled_orthogonal`` at ``atol=1e-1 * c``: a W_hh a few per cent off c Q is not
+    exact at every lag (||W^k|| is no longer c^k ||I||), so a short cell of it is flagged
+    "short"; c Q itself, in float32, is not."""
+    from torch import nn
+
+    from vanishlab.sweep.cell_theory import _scaled_orthogonal
+
+    gen = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(16, 16, generator=gen, dtype=torch.float64))
+    rnn = nn.RNN(3, 16)
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(1.3 * q)
+        assert _scaled_orthogonal(rnn)
+        rnn.weight_hh_l0.copy_(1.3 * q + 0.02 * torch.randn(16, 16, generator=gen))
+        assert not _scaled_orthogonal(rnn)
+
+
+def test_the_critical_gain_is_where_the_top_layers_mean_field_rate_reaches_0(stack: Any) -> None:
+    """Mutant: ``critical_gain(config, layer=0)`` stored as ``mf_critical_gain``: the top layer
+    of a stack reaches chi_1 = 1 at another gain than layer 0 (2.64 here, 2.47)."""
+    _, row = stack
+    gain = row["mf_critical_gain"]
+    cfg = _STACK.to_dict()
+
+    def rate(g: float, layer: int) -> float:
+        mf = cell_mean_field({**cfg, "gain": g}, layer=layer)
+        assert mf is not None
+        return mf.rate
+
+    assert abs(rate(gain, 1)) < 1e-9
+    assert rate(gain * (1 - 1e-6), 1) < 0 < rate(gain * (1 + 1e-6), 1)
+    assert rate(gain, 0) > 1e-3  # layer 0 is past its own edge there
+
+
+def test_a_relu_stack_at_the_origin_is_predicted_exact_zeros() -> None:
+    """Mutant: the origin's relu rule for one layer only, a stack predicted ln rho of its top
+    W_hh: at h = 0 relu'(0) = 0 makes every Jacobian past lag 0 exactly zero in every layer,
+    as its measured rows are (-inf, ``n_zero`` = batch)."""
+    from vanishlab.sweep.cell_summary import summarize_cell
+
+    config = vl.CellConfig(activation="relu", init="normal", input_std=0.0, bias=False,
+                           num_layers=2, hidden_size=8, input_size=3, seq_len=12,
+                           batch=2)  # fmt: skip
+    frame, _ = vl.run_cell(config, summary=False)
+    past = frame[(frame["source"] == "state") & (frame["lag"] > 0)]
+    assert (past["log10_fro_mean"] == -math.inf).all() and (past["n_zero"] == 2).all()
+    row = summarize_cell(config, frame)
+    assert row["predicted_by"] == "linear"
+    assert row["predicted_rate"] == row["predicted_rate_layer0"] == -math.inf
+    assert row["rate"] == -math.inf
+
+
+def test_a_failed_cells_note_says_its_overflow_once() -> None:
+    """Mutant: "Lyapunov exponent: the forward pass overflowed." said of every cell whose
+    exponent is NaN, a failed cell too, whose note already says so ("Failed: ...")."""
+    from vanishlab.sweep.cell_summary import summarize_cell
+
+    config = vl.CellConfig(activation="relu", init="normal", gain=10.0, hidden_size=8,
+                           input_size=3, seq_len=60, batch=2)  # fmt: skip
+    frame, meta = vl.run_cell(config, summary=False)
+    assert (meta["status"], meta["failure"]) == ("failed", "overflow")
+    row = summarize_cell(config, frame, status=meta["status"], reason=meta["reason"])
+    assert math.isnan(row["lyapunov"])
+    assert row["note"].startswith("Failed: ") and "overflowed" in row["note"]
+    assert "Lyapunov exponent: the forward pass overflowed." not in row["note"]
