@@ -194,19 +194,6 @@ def test_relu_divergence_names_a_gain_only_where_the_mean_field_gives_one() -> N
     assert driven == f"{RELU_DIVERGES}, which init 'normal' reaches at gain {math.sqrt(2):.4g}"
 
 
-def test_the_rate_curve_is_the_top_layers_by_default() -> None:
-    """Mutant: ``mean_field_rate_curve`` defaulting to layer 0, where its docstring (and
-    :func:`critical_gain`) says the top one: a stack's layers have other rates."""
-    from vanishlab.sweep.critical import mean_field_rate_curve
-
-    cfg = _STACK.to_dict()
-    gains = np.array([0.5, 1.0, 2.0])
-    want = [cell_mean_field({**cfg, "gain": g}, layer=1).rate for g in gains]  # type: ignore
-    got = mean_field_rate_curve(cfg, gains)
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-    assert np.abs(got - mean_field_rate_curve(cfg, gains, layer=0)).max() > 1e-3
-
-
 # --- prediction.py: the origin, by the biases a cell draws ---
 
 
