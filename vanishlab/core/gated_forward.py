@@ -17,7 +17,7 @@ keep their relative accuracy in saturation (in float32, 1 - tanh(a)^2 is exactly
     sigma'(a) = sigma(a) sigma(-a) = e / (1 + e)^2,      tanh'(a) = 4 e^2 / (1 + e^2)^2,
 
 and the GRU's h - n likewise, as (h - s) + s (1 - tanh|a_n|) with s = sign(a_n) (h - n rounds
-to 0 in saturation when formed from n).
+to 0 in saturation when formed from n), h - tanh(a_n) where |a_n| <= 0.5.
 
 :func:`gated_steps` returns, per layer, the coefficient vectors the backward recurrence of
 :mod:`vanishlab.core.gated` multiplies by (see its docstring for where they come from):

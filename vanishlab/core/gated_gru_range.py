@@ -31,15 +31,23 @@ __all__ = ["GRU_BLOCKS", "minus_tanh", "scaled_gru", "terms_below"]
 GRU_BLOCKS = 5
 
 
+#: |a| up to which :func:`minus_tanh` takes h - tanh(a) as it is (|tanh a| <= 0.46).
+_SMALL_A = 0.5
+
+
 def minus_tanh(h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """h - tanh(a) as (h - s) + s (1 - tanh|a|), s = sign(a), 1 - tanh|a| = 2 e / (1 + e) with
     e = exp(-2|a|): accurate relative to the difference where h and tanh(a) both near s (h - s
     is then exact), where h - tanh(a) in the dtype is a few ulps of 1 or 0: a saturated GRU whose
     state follows its candidate read 0.025 off in log10 at a = 8 in float32, and -inf where
-    tanh(a) rounds to 1 (|a| past ~9 in float32, ~19 in float64)."""
+    tanh(a) rounds to 1 (|a| past ~9 in float32, ~19 in float64). Where |a| <= 0.5 the sum
+    keeps an ulp of 1 where h - tanh(a) keeps one of |tanh a|: h - tanh(a) there (an idle
+    candidate, n = 0, beside a small h read h - n = (h - 1) + 1, 5.9e-4 off in log10 at h = 1e-5
+    in float32)."""
     s = torch.ones_like(a).copysign_(a)
     e = torch.exp(-2 * a.abs())
-    return (h - s).addcmul_(s, 2 * e / (1 + e))
+    far = (h - s).addcmul_(s, 2 * e / (1 + e))
+    return torch.where(a.abs() <= _SMALL_A, h - torch.tanh(a), far)
 
 
 def _ln_minus_tanh(h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
