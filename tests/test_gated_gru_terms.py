@@ -68,3 +68,38 @@ def test_h_minus_n_keeps_its_digits_where_the_candidate_is_small(dtype, b_in, h0
     # state z h decays: 2.6e-4 off in log10 on one input row). Now h - tanh(a_n) where |a_n|
     # <= 0.5 (error an ulp of |n| < 0.47)
     assert _worst(*_small_candidate(dtype, b_in, h0)) <= tol
+
+
+def _reset_flushed(dtype: torch.dtype, a_r: float, b_hn: float, h0: float) -> tuple:
+    """A GRU(1, 1) of one step whose reset gate is at ``a_r`` + x and u = ``b_hn`` (W_hn 0),
+    its n block 0 otherwise (a_n = r u), state before ``h0``; x = 0.25 reaches r and z through
+    weights of 1. The input row is |q_r + q_z|, q_r = (1 - z) tanh'(a_n) u sigma'(a_r) and
+    q_z = (h - n) sigma'(a_z), n = tanh(r u) of one size with q_r here."""
+    m = nn.GRU(1, 1, 1)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.zero_()
+        m.weight_ih_l0[:2] = 1.0  # r, z
+        m.bias_ih_l0[0] = a_r
+        m.bias_hh_l0[2] = b_hn
+    m = m.to(dtype)
+    return m, torch.full((1, 1, 1), 0.25, dtype=dtype), torch.full((1, 1, 1), h0, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "a_r", "b_hn", "h0", "tol"),
+    [
+        (torch.float64, -715.0, 1e10, 0.0, 1e-10),  # before 0.36, now 5.7e-14
+        (torch.float64, -712.0, 1e10, 1e-300, 1e-10),  # before 0.32, now 5.7e-14
+        (torch.float32, -90.0, 1e3, 0.0, 1e-4),  # before 0.36, now 3.5e-8
+    ],
+)
+def test_a_reset_gate_the_dtypes_sigmoid_flushes_keeps_its_term_in_the_candidate(
+    dtype, a_r, b_hn, h0, tol
+):
+    # sigmoid(a_r) is 0 in the dtype below a_r ~ -709.8 (float64; -88.7 in float32), where
+    # e^a_r is a subnormal and r u, beside a large u, a normal number: a_n = W_in x + b_in +
+    # r u lacked it, and beside an n block that is 0 otherwise n read 0, h - n = h (0 here)
+    # where it is -tanh(r u), and q_z with it. Now r u is formed in float64 there
+    # (gated_gru_range.candidate)
+    assert _worst(*_reset_flushed(dtype, a_r, b_hn, h0)) <= tol

@@ -46,7 +46,7 @@ from .forward import (
     tanh_derivative,
 )
 from .gated_carried import CarriedRows
-from .gated_gru_range import minus_tanh, scaled_gru
+from .gated_gru_range import candidate, minus_tanh, scaled_gru
 from .gated_lstm_range import exact_cells, scaled_c, scaled_f, scaled_k, scaled_o
 from .inputs import (
     Shapes,
@@ -299,7 +299,7 @@ def _gru_layer(inp: GatedInputs, l: int, below: torch.Tensor) -> GatedSteps:
     a_r, a_z = a_rz.split(H, dim=-1)
     u = gh[..., 2 * H :]
     r = torch.sigmoid(a_r)
-    a_n = torch.addcmul(gi[..., 2 * H :], r, u)
+    a_n = candidate(gi[..., 2 * H :], a_r, r, u)  # (r u in float64 where r is flushed)
     q_n = torch.sigmoid(-a_z) * tanh_derivative(a_n)  # (1 - z) tanh'(a_n)
     coef = torch.cat(
         [q_n * u * _dsigmoid(a_r), minus_tanh(h_prev, a_n) * _dsigmoid(a_z), q_n], dim=-1

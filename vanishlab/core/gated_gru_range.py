@@ -24,11 +24,31 @@ import torch
 from .forward import ln_sigmoid_derivative, ln_tanh_derivative
 from .gated_carried import CarriedRows
 
-__all__ = ["GRU_BLOCKS", "minus_tanh", "scaled_gru", "terms_below"]
+__all__ = ["GRU_BLOCKS", "candidate", "minus_tanh", "scaled_gru", "terms_below"]
 
 #: The coefficient blocks :func:`scaled_gru` stacks, each (T, B, H): q_r, q_z, q_n (the input's
 #: n block), r q_n (the n block seen from h) and z (dh'/dh's diagonal).
 GRU_BLOCKS = 5
+
+
+def candidate(
+    gi_n: torch.Tensor, a_r: torch.Tensor, r: torch.Tensor, u: torch.Tensor
+) -> torch.Tensor:
+    """a_n = W_in x + b_in + r u (``gi_n``, ``a_r``, ``u`` (T, B, H)), ``r`` = sigma(a_r); where
+    the dtype's sigmoid reads r below its smallest normal number (0 past a_r ~ -709.8 in float64,
+    -88.7 in float32; a subnormal of a few bits above) beside a u not 0, r u in float64 as
+    sign(u) exp(ln sigma(a_r) + ln |u|), which a u of 1e3 (float32) or 1e10 (float64) keeps in
+    the range: read as 0 beside an n block that is 0 otherwise, h - n at h = 0 was 0 and the
+    input row 0.36 off in log10. Ordinary calls pay one amin of r."""
+    a_n = torch.addcmul(gi_n, r, u)
+    tiny = torch.finfo(r.dtype).tiny
+    if not bool(r.amin() < tiny):
+        return a_n
+    at = ((r < tiny) & (u != 0)).nonzero(as_tuple=True)
+    uu = u[at].double()
+    ru = uu.sign() * torch.exp(torch.nn.functional.logsigmoid(a_r[at].double()) + uu.abs().log())
+    a_n[at] = (gi_n[at].double() + ru).to(a_n.dtype)
+    return a_n
 
 
 #: |a| up to which :func:`minus_tanh` takes h - tanh(a) as it is (|tanh a| <= 0.46).
