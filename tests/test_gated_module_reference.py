@@ -132,6 +132,16 @@ def test_a_float32_grus_states_are_its_forwards_not_its_steps():
     assert _off(got, module_rows(m, x, h0)) <= 1e-4
 
 
+def test_a_float32_gru_whose_candidate_is_past_the_references_digits_reads_it():
+    # GRU draw 38, sample 0: layer 0's h is 1 beside a_n = 146 and 150, h - n 2e-127 and
+    # 1.9e-130, below the reference's 120 digits, where its complex step formed Im(z) (h - n)
+    # as Im(z) h - Im(z) n: the lag-0 input row read 10^-130.5376 for 10^-130.4625 (0.075
+    # off; 400 digits agreed with the engine), now 2.8e-6 (test_gated_saturation._gru_out)
+    m, x, h0 = _draw(38, nn.GRU)
+    got = engine_rows(vl.jacobian_norms(m, x[:, :1], h0[:, :1], sources=_sources(m)))
+    assert _off(got, module_rows(m, x[:, :1], h0[:, :1])) <= 1e-4
+
+
 @pytest.mark.slow  # 51 float32 stacks against the 120-digit reference: ~17-21 s on one core
 def test_random_saturated_float32_lstms_agree_with_the_module_states_reference():
     # Of 120 such draws (seed 4), every row within 1e-4 of module_rows (worst 1.5e-5); of
