@@ -192,20 +192,26 @@ def test_a_cell_the_module_rounds_to_zero_keeps_its_output_gate_term(dtype, a, l
     assert _worst(m, x, (z, z), finite=False) <= tol
 
 
-def _cancelling_cell(dtype: torch.dtype, a_i: float, a_f: float, a_g: float) -> tuple:
-    """An LSTM(1, 1) whose one step has c0 = 1, i and f near 1 and g near -1 (pre-activations
-    ``a_i``, ``a_f``, ``a_g`` and -4 for o, plus x = 0.25 and h0 = 0.125 through weights of
-    1): c' = f + i g is 1 - sigma(-a_f) - 1 + ..., many orders below f c, which it cancels."""
+def _one_step_lstm(dtype: torch.dtype, biases: list[float], c0: float) -> tuple:
+    """An LSTM(1, 1) of one step whose pre-activations are ``biases`` (i, f, g, o) plus x =
+    0.25 and h0 = 0.125 through weights of 1, from c0 = ``c0``: (module, x, (h0, c0))."""
     m = nn.LSTM(1, 1, 1)
     with torch.no_grad():
         for p in m.parameters():
             p.zero_()
         m.weight_ih_l0.fill_(1.0)
         m.weight_hh_l0.fill_(1.0)
-        m.bias_ih_l0.copy_(torch.tensor([a_i, a_f, a_g, -4.0]))
+        m.bias_ih_l0.copy_(torch.tensor(biases))
     m = m.to(dtype)
-    h0 = (torch.full((1, 1, 1), 0.125, dtype=dtype), torch.ones(1, 1, 1, dtype=dtype))
+    h0 = (torch.full((1, 1, 1), 0.125, dtype=dtype), torch.full((1, 1, 1), c0, dtype=dtype))
     return m, torch.full((1, 1, 1), 0.25, dtype=dtype), h0
+
+
+def _cancelling_cell(dtype: torch.dtype, a_i: float, a_f: float, a_g: float) -> tuple:
+    """An LSTM(1, 1) whose one step has c0 = 1, i and f near 1 and g near -1 (pre-activations
+    ``a_i``, ``a_f``, ``a_g`` and -4 for o): c' = f + i g is 1 - sigma(-a_f) - 1 + ..., many
+    orders below f c, which it cancels."""
+    return _one_step_lstm(dtype, [a_i, a_f, a_g, -4.0], 1.0)
 
 
 @pytest.mark.parametrize(
@@ -243,17 +249,8 @@ def test_a_cell_whose_terms_cancel_keeps_the_steps_own_c(dtype, a_i, a_f, a_g, t
 
 def _cell_beside_a_flushed_gate(dtype: torch.dtype, a_i: float, a_f: float, c0: float) -> tuple:
     """An LSTM(1, 1) of one step, c0 = ``c0``, pre-activations ``a_i``, ``a_f``, -3 (g) and 0
-    (o), plus x = 0.25 and h0 = 0.125 through weights of 1."""
-    m = nn.LSTM(1, 1, 1)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.zero_()
-        m.weight_ih_l0.fill_(1.0)
-        m.weight_hh_l0.fill_(1.0)
-        m.bias_ih_l0.copy_(torch.tensor([a_i, a_f, -3.0, 0.0]))
-    m = m.to(dtype)
-    h0 = (torch.full((1, 1, 1), 0.125, dtype=dtype), torch.full((1, 1, 1), c0, dtype=dtype))
-    return m, torch.full((1, 1, 1), 0.25, dtype=dtype), h0
+    (o)."""
+    return _one_step_lstm(dtype, [a_i, a_f, -3.0, 0.0], c0)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import math
 
 import pytest
 import torch
-from test_gated_saturation import _gate_bias, exact_rows
+from test_gated_saturation import DIGITS, _gate_bias, exact_rows
 from torch import nn
 
 import vanishlab as vl
@@ -26,14 +26,17 @@ H = 2
 R, Z, N = 0, 1, 2  # the gate blocks
 
 
-def _worst(m: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None) -> float:
-    """The largest log10 difference from the reference over every row, both norms and every
-    sample (inf where one side is -inf and the other not); every reference row is finite."""
+def _worst(
+    m: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, digits: int = DIGITS
+) -> float:
+    """The largest log10 difference from the reference (``digits``) over every row, both norms
+    and every sample (inf where one side is -inf and the other not); every reference row is
+    finite."""
     frame = vl.jacobian_norms(m, x, h0)
     worst = 0.0
     for b in range(x.shape[1]):
         part = None if h0 is None else h0[:, b : b + 1]
-        want = exact_rows(copy.deepcopy(m), x[:, b : b + 1], part)
+        want = exact_rows(copy.deepcopy(m), x[:, b : b + 1], part, digits)
         got = frame[frame["sample"] == b]
         assert len(got) == len(want)
         for r in got.itertuples(index=False):

@@ -9,33 +9,10 @@ a 1000-digit reference.
 
 from __future__ import annotations
 
-import copy
-import math
-
 import pytest
 import torch
-from test_gated_saturation import DIGITS, exact_rows
+from test_gated_gru_range import _worst
 from torch import nn
-
-import vanishlab as vl
-
-
-def _worst(m: nn.GRU, x: torch.Tensor, h0: torch.Tensor, digits: int = DIGITS) -> float:
-    """The largest log10 difference from the reference (``digits``) over every row, both norms
-    and every sample (inf where one side is -inf and the other not); every reference row is
-    finite."""
-    frame = vl.jacobian_norms(m, x, h0)
-    worst = 0.0
-    for b in range(x.shape[1]):
-        want = exact_rows(copy.deepcopy(m), x[:, b : b + 1], h0[:, b : b + 1], digits)
-        got = frame[frame["sample"] == b]
-        assert len(got) == len(want)
-        for r in got.itertuples(index=False):
-            key = (r.source, None if r.source == "input" else int(r.layer), int(r.lag))
-            for e, w in zip((r.log10_fro, r.log10_spec), want[key], strict=True):
-                assert math.isfinite(w), key
-                worst = max(worst, 0.0 if e == w else abs(e - w))
-    return worst
 
 
 def _small_candidate(dtype: torch.dtype, b_in: float, h0: float) -> tuple:
