@@ -121,13 +121,10 @@ def test_a_float32_fuzz_draw_is_read_against_the_module_states(index, f64_off):
 def test_a_float32_grus_states_are_its_forwards_not_its_steps():
     # GRU draw 52: stepped one step at a time, the module rounds layer 0's h an ulp apart from
     # its forward over the sequence (the input gemm over T rows, not 1), and a reference at the
-    # stepped states read an input row 0.115 off; at the forward's states, 1.7e-6
+    # stepped states read an input row 0.115 off; at the forward's states, 1.7e-6. Which way
+    # the ulp falls is the matrix kernels' (MKL's AVX-512 ones here; with AVX2 ones, `make
+    # test-avx2`, the two agree and so would the references): the rows are checked either way
     m, x, h0 = _draw(52, nn.GRU)
-    with torch.no_grad():
-        state = h0
-        for t in range(len(x)):
-            state = m(x[t : t + 1], state)[1]
-        assert not torch.equal(state, m(x, h0)[1])
     got = engine_rows(vl.jacobian_norms(m, x, h0, sources=_sources(m)))
     assert _off(got, module_rows(m, x, h0)) <= 1e-4
 
