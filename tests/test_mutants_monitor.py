@@ -22,33 +22,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_module_forms import _WrapperRawDropout
 from torch import nn
 
 import vanishlab as vl
 from vanishlab.trained import monitor as monitor_module
 from vanishlab.trained.measure import module_config, top_lyapunov
 from vanishlab.trained.monitored import tensor_digest
-
-
-class _WrapperRawDropout(nn.Module):
-    """fastai's ``WeightDropout``: the raw weight is the wrapper's own parameter
-    (``weight_hh_l0_raw``), and each forward sets the module's ``weight_hh_l0``, a plain
-    tensor, to its dropout."""
-
-    def __init__(self, module: nn.Module, p: float = 0.5) -> None:
-        super().__init__()
-        self.module, self.p = module, p
-        raw = module.weight_hh_l0
-        del module.weight_hh_l0
-        self.weight_hh_l0_raw = nn.Parameter(raw.detach().clone())
-        module.weight_hh_l0 = raw.clone()
-
-    def forward(self, x: torch.Tensor) -> object:
-        raw = self.weight_hh_l0_raw
-        self.module.weight_hh_l0 = (
-            nn.functional.dropout(raw, p=self.p) if self.training else raw.clone()
-        )
-        return self.module(x)
 
 
 def test_a_wrappers_module_gets_its_own_weight_back_after_each_step(tmp_path):
