@@ -38,7 +38,11 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-a))
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+# float64 in the slow tier (~2.3 s, among the fast tier's slowest on 2 cores: make test < 5
+# min); make test keeps the float32 stack of the contract (finite norms at 3,000 steps)
+@pytest.mark.parametrize(
+    "dtype", [torch.float32, pytest.param(torch.float64, marks=pytest.mark.slow)]
+)
 def test_lstm_3000_steps_closed_form(dtype: torch.dtype) -> None:
     """W_hh = 0, zero input: dy/dh_t = 0 below lag 1 and dy/dc_{T-1-j} = diag(k f^j) (k = o
     tanh'(c_{T-1})), so ||.|| reaches ~1e-3000 at T = 3000: float32 must still be exact."""

@@ -81,7 +81,12 @@ def _worst(m: nn.LSTM, x: torch.Tensor, h0: tuple, *, finite: bool = True) -> fl
         (torch.float32, -100.0, 1e-4),  # measured <= 2.8e-6
     ],
 )
-@pytest.mark.parametrize(("layers", "idle"), [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)])
+@pytest.mark.parametrize(
+    ("layers", "idle"),
+    # three layers with the idle unit at the bottom or top in the slow tier (~0.55 s each, among
+    # the fast tier's slowest on 2 cores: make test < 5 min); make test keeps it in the middle
+    [(1, 0), (2, 0), (2, 1), *(pytest.param(3, i, marks=pytest.mark.slow) for i in (0, 2)), (3, 1)],
+)
 def test_an_idle_unit_beside_a_shut_output_gate(dtype, a_o, tol, layers, idle):
     # layer 0's cases hold an ordinary sample (1) beside the saturated one (0): its a_o ~
     # a_o / 100, and its rows exact too
