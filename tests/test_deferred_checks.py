@@ -11,7 +11,7 @@ from test_engine_oracle import KEYS, random_case
 from torch import nn
 
 import vanishlab as vl
-from vanishlab.core import scaling
+from vanishlab.core import scaling, spectral
 from vanishlab.core.oracle import autograd_jacobian_norms
 
 
@@ -205,20 +205,23 @@ def test_relu_rows_on_few_units_do_not_stall_the_iteration(deferred, monkeypatch
     """Relu with 5 of 32 units on at the last step: every G's rows live on those 5 units, so a
     block of 8 rows has 3 with no direction of their own. Left as rounding residue they made
     the GPU's iteration stall until its SVD fallback (310 checks); completed from fixed rows
-    it settles as fast as the CPU's Householder QR."""
+    it settles as fast as the CPU's Householder QR. The fallback is spectral's exact_norms
+    (an eigvalsh, which replaced the SVD of torch.linalg.matrix_norm; a count of the latter,
+    which the engine no longer calls, was 0 whatever happened). Mutant: gram_schmidt_rows's
+    fill row never used (``torch.where(..., v, v)``): 316 checks and 7 exact norms."""
     checks, fallbacks = [0], [0]
-    eigh, matrix_norm = torch.linalg.eigh, torch.linalg.matrix_norm
+    eigh, exact_norms = torch.linalg.eigh, spectral.exact_norms
 
     def counted_eigh(a):
         checks[0] += 1
         return eigh(a)
 
-    def counted_norm(a, *args, **kw):
-        fallbacks[0] += kw.get("ord") == 2 and min(a.shape[-2:]) > 16
-        return matrix_norm(a, *args, **kw)
+    def counted_exact(g):
+        fallbacks[0] += len(g)
+        return exact_norms(g)
 
     monkeypatch.setattr(torch.linalg, "eigh", counted_eigh)
-    monkeypatch.setattr(torch.linalg, "matrix_norm", counted_norm)
+    monkeypatch.setattr(spectral, "exact_norms", counted_exact)
     torch.manual_seed(0)
     H, T = 32, 512
     rnn = nn.RNN(H, H, nonlinearity="relu").double()
