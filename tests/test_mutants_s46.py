@@ -43,10 +43,11 @@ class _RaisesStop:
         raise KeyboardInterrupt
 
 
-def _kept_then_quiet(seconds: float = 0.5, first_s: float = 30.0) -> list[BaseException]:
+def _kept_then_quiet(seconds: float = 0.15, first_s: float = 30.0) -> list[BaseException]:
     """The stops that come in the command's work, each caught and kept (noted, not swallowed):
     the one sent again (waited for up to ``first_s``: a sender thread a loaded machine runs
-    late; a fixed 1.5 s window let it miss), and none in ``3 * seconds`` after it."""
+    late; a fixed 1.5 s window let it miss), and none in ``3 * seconds`` after it (0.45 s,
+    45 times the sender's RESEND_S: a sender that sends again sends many times in it)."""
     kept: list[BaseException] = []
     deadline = time.monotonic() + first_s
     while time.monotonic() < deadline:
