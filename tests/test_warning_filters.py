@@ -51,7 +51,7 @@ def test_one_thread_at_a_time_changes_the_filters(tmp_path, monkeypatch, main, o
         thread = threading.Thread(target=other_thread)
         with STRETCHES[main]():
             thread.start()
-            other_in.wait(0.5)  # before: the other thread is inside by now
+            other_in.wait(0.2)  # before: the other thread is inside by now
         main_out.set()
         thread.join()
         assert warnings.filters == saved
