@@ -57,9 +57,11 @@ from .norm_frame import (
 
 __all__ = [
     "HORIZON_DECADES",
+    "NO_LAG",
     "PHASE_TOLERANCE",
     "checked_lags",
     "default_window",
+    "fit_curves",
     "fit_decay",
     "fitted_end",
     "fold_steps",
@@ -173,12 +175,33 @@ def fit_decay(
         raise ValueError(f"norm must be 'fro' or 'spec', got {norm!r}")
     df, keys, value = _curves(frame, norm)
     g = df["_g"].to_numpy()
-    lag = df["lag"].to_numpy()
     y = norm_values(df, value)
     check_norms(df, keys, value, y)
-    y = y * LN10  # ln ||J||
     n_groups = int(g.max()) + 1 if len(g) else 0
+    columns = fit_curves(g, df["lag"].to_numpy(), y, n_groups, window, phase_tolerance)
+    columns["zero_lag"] = _nullable_lags(columns["zero_lag"])
+    columns["horizon"] = _nullable_lags(columns["horizon"])
 
+    # Each curve's first row (curves are numbered in the order they first appear), its keys;
+    # the frame built at once, where a column set at a time took a third of a small cell's fit.
+    firsts = np.unique(g, return_index=True)[1]
+    named = df[[k for k in keys if k != "_curve"]].iloc[firsts].reset_index(drop=True)
+    return pd.concat([named, pd.DataFrame(columns, index=named.index)], axis=1)
+
+
+def fit_curves(
+    g: np.ndarray,
+    lag: np.ndarray,
+    log10: np.ndarray,
+    n_groups: int,
+    window: tuple[int, int | None] | None = None,
+    phase_tolerance: float = PHASE_TOLERANCE,
+) -> dict[str, np.ndarray | list[str]]:
+    """:func:`fit_decay`'s columns of curves given as arrays that pass its checks (the caller
+    makes them): each row's curve ``g`` (0..n_groups-1), its ``lag`` (int64, >= 0, once per
+    curve) and its log10 norm (float64, finite or -inf); ``window`` as :func:`checked_window`
+    gives it. ``zero_lag`` and ``horizon`` are int64, :data:`NO_LAG` where a curve has none."""
+    y = log10 * LN10  # ln ||J||
     max_lag = np.full(n_groups, -1, dtype=np.int64)
     np.maximum.at(max_lag, g, lag)
     start, end = _window_lags(max_lag, window)
@@ -193,33 +216,29 @@ def fit_decay(
     note = _notes(zeros, few, has_zero, past, max_lag)
     vanished = has_zero & few
     rate[vanished], intercept[vanished] = -np.inf, -np.inf
-
-    # Each curve's first row (curves are numbered in the order they first appear), its keys;
-    # the frame built at once, where a column set at a time took a third of a small cell's fit.
-    firsts = np.unique(g, return_index=True)[1]
-    named = df[[k for k in keys if k != "_curve"]].iloc[firsts].reset_index(drop=True)
     phase = [
         "vanishing"
         if np.isneginf(r)
         else ("undetermined" if np.isnan(r) else phase_of(r, phase_tolerance))
         for r in rate
     ]
-    columns = {
+    return {
         "rate": rate,
         "intercept": intercept,
         "r2": r2,
         "lag_start": start,
         "lag_end": end,
         "n_points": n.astype(np.int64),
-        "zero_lag": _nullable_lags(zeros.zero_lag),
-        "horizon": _nullable_lags(_horizons(df, value, n_groups)),
+        "zero_lag": zeros.zero_lag,
+        "horizon": _horizons(g, lag, log10, n_groups),
         "phase": phase,
         "note": note,
     }
-    return pd.concat([named, pd.DataFrame(columns, index=named.index)], axis=1)
 
 
-_NONE = np.iinfo(np.int64).max  # a curve's lag where it has none (no zero, no horizon)
+NO_LAG = np.iinfo(np.int64).max
+""":func:`fit_curves`' lag of a curve that has none (no zero, no horizon)."""
+_NONE = NO_LAG
 
 
 def _curves(frame: pd.DataFrame, norm: str) -> tuple[pd.DataFrame, list[str], str]:
@@ -353,12 +372,10 @@ def _notes(
     return note
 
 
-def _horizons(df: pd.DataFrame, value: str, n_groups: int) -> np.ndarray:
+def _horizons(g: np.ndarray, lag: np.ndarray, logv: np.ndarray, n_groups: int) -> np.ndarray:
     """Each curve's horizon (:data:`_NONE`: none): its first lag whose norm is below 1e-3 of
     the curve's lag-0 norm (its smallest lag's with a norm above 0: an LSTM's state_c row is
     exactly 0 at lag 0, and had no horizon)."""
-    g, lag = df["_g"].to_numpy(), df["lag"].to_numpy()
-    logv = df[value].to_numpy(dtype=np.float64)
     # Each curve's reference row: its smallest lag above -inf (one row: no lag twice in a
     # curve). numpy, where a groupby's idxmin took a fifth of a small cell's fit.
     above = logv != -np.inf

@@ -41,7 +41,7 @@ from .linear import refuse_gated
 from .norm_frame import checked_lags, index_as_columns, norm_values
 from .pascanu_records import check_frame_module, rounding_eps, row_text
 
-__all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope"]
+__all__ = ["check_pascanu", "pascanu_bound", "pascanu_envelope", "pascanu_holds"]
 
 # The envelope's resident peak per row, its L (T + 1) + T rows: 53-54 bytes measured at
 # T = 4,000,000 (L = 1, 3 and 8, pandas 3.1: the bounds and the columns of the one frame made
@@ -164,7 +164,18 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int | SupportsIndex) -> pd.Data
         ``"input"``), ``lag``, ``log10_spec_bound`` and ``log10_fro_bound`` (float64).
     """
     w_hh, w_ih = _rnn_weights(rnn)  # a clear TypeError for anything but an nn.RNN
-    if check_integer(seq_len, "seq_len") < 1:
+    L, T = len(w_hh), check_integer(seq_len, "seq_len")
+    spec, fro = _bounds(w_hh, w_ih, rnn.nonlinearity, T)
+    return _frame(spec, fro, L, T)
+
+
+def _bounds(
+    w_hh: list[torch.Tensor], w_ih: list[torch.Tensor], nonlinearity: str, seq_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pascanu_envelope`'s ``log10_spec_bound`` and ``log10_fro_bound``, in its row
+    order: layer l's state row at lag k at l (T + 1) + k, the input row at lag k at L (T + 1) + k
+    (:func:`_rows`)."""
+    if seq_len < 1:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     L, T = len(w_hh), seq_len
     rows = L * (T + 1) + T
@@ -174,7 +185,7 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int | SupportsIndex) -> pd.Data
         f"bound shorter sequences (its {rows} rows take about {_ROW_BYTES} bytes each)",
     )
     H, I = w_hh[0].shape[0], w_ih[0].shape[1]
-    ln_gamma = math.log(GAMMA[rnn.nonlinearity])
+    ln_gamma = math.log(GAMMA[nonlinearity])
     a = [ln_gamma + _log_spec(w) for w in w_hh]
     c = [ln_gamma + _log_spec(w) for w in w_ih]
     b = np.empty((L, T + 1))  # natural-log bounds, (L, T + 1)
@@ -186,29 +197,31 @@ def pascanu_envelope(rnn: torch.nn.RNN, seq_len: int | SupportsIndex) -> pd.Data
         b[l, :T] = _own_and_up(b[l + 1, :T] + c[l + 1], a[l])
         b[l, T] = b[l, T - 1] + a[l]
     b_in = b[0, :T] + c[0]  # (T,)
-    return _frame(b, b_in, 0.5 * math.log(H), 0.5 * math.log(min(H, I)))
-
-
-def _frame(b: np.ndarray, b_in: np.ndarray, ln_rank: float, ln_rank_in: float) -> pd.DataFrame:
-    """The envelope's rows, made at once: the state rows of each layer (lags 0..T), then the
-    input rows (lags 0..T-1), as a concat of the two frames made them (the same columns,
-    dtypes and values), without a Python object per row (a list of T pd.NA and a string
-    column broadcast row by row took most of the time at 10**7 lags)."""
-    L, T1 = b.shape
-    T, n = T1 - 1, b.size + b_in.size
-    is_input = np.zeros(n, dtype=bool)
-    is_input[b.size :] = True
-    layer = np.zeros(n, dtype=np.int64)
-    layer[: b.size] = np.repeat(np.arange(L, dtype=np.int64), T1)
-    lag = np.empty(n, dtype=np.int64)
-    lag[: b.size].reshape(L, T1)[:] = np.arange(T1, dtype=np.int64)
-    lag[b.size :] = np.arange(T, dtype=np.int64)
+    ln_rank, ln_rank_in = 0.5 * math.log(H), 0.5 * math.log(min(H, I))
+    n = b.size + b_in.size
     spec, fro = np.empty(n), np.empty(n)  # written in place: no temporary of n rows
     np.divide(b.ravel(), LN10, out=spec[: b.size])
     np.divide(b_in, LN10, out=spec[b.size :])
     np.add(b.ravel(), ln_rank, out=fro[: b.size])
     np.add(b_in, ln_rank_in, out=fro[b.size :])
     fro /= LN10
+    return spec, fro
+
+
+def _frame(spec: np.ndarray, fro: np.ndarray, L: int, T: int) -> pd.DataFrame:
+    """The envelope's rows, made at once: the state rows of each layer (lags 0..T), then the
+    input rows (lags 0..T-1), as a concat of the two frames made them (the same columns,
+    dtypes and values), without a Python object per row (a list of T pd.NA and a string
+    column broadcast row by row took most of the time at 10**7 lags)."""
+    T1, n = T + 1, len(spec)
+    states = L * T1
+    is_input = np.zeros(n, dtype=bool)
+    is_input[states:] = True
+    layer = np.zeros(n, dtype=np.int64)
+    layer[:states] = np.repeat(np.arange(L, dtype=np.int64), T1)
+    lag = np.empty(n, dtype=np.int64)
+    lag[:states].reshape(L, T1)[:] = np.arange(T1, dtype=np.int64)
+    lag[states:] = np.arange(T, dtype=np.int64)
     return pd.DataFrame(
         {
             # the two names taken by code: pandas' own string dtype, as "state" broadcast
@@ -220,6 +233,23 @@ def _frame(b: np.ndarray, b_in: np.ndarray, ln_rank: float, ln_rank_in: float) -
         },
         copy=False,
     )
+
+
+def _rows(frame: pd.DataFrame, lag: np.ndarray, L: int, T: int) -> np.ndarray:
+    """Each row's position among :func:`_bounds`' (-1 where the envelope has none): the row
+    of the same source, layer and lag, as a merge on those keys joins them (layer 1.0 is layer
+    1; an input row's layer is missing, a state row's is not)."""
+    source = frame["source"]
+    is_state, is_input = (
+        (source == name).fillna(False).to_numpy(dtype=bool) for name in ("state", "input")
+    )
+    layer = frame["layer"].to_numpy(dtype=np.float64, na_value=np.nan)
+    own = is_state & (layer >= 0) & (layer < L) & (layer == np.floor(layer)) & (lag <= T)
+    pos = np.full(len(frame), -1, dtype=np.int64)
+    pos[own] = layer[own].astype(np.int64) * (T + 1) + lag[own]
+    into = is_input & np.isnan(layer) & (lag < T)
+    pos[into] = L * (T + 1) + lag[into]
+    return pos
 
 
 def _numbers(column: pd.Series) -> bool:
@@ -309,6 +339,35 @@ def check_pascanu(
         present; <= 0 means within the bound) and ``violated`` (``excess > tolerance * (lag +
         1)``).
     """
+    given, bounds, excess, violated = _checked(rnn, frame, seq_len, tolerance)
+    # The frame's own columns, its labels and named levels in the index, no attrs (as the
+    # merge that joined the bounds gave them), then the bounds, the excess and the verdict.
+    out = given.copy()
+    out.attrs = {}
+    for name, values in bounds.items():
+        out[name] = values
+    out["excess"] = excess
+    out["violated"] = violated
+    return out
+
+
+def pascanu_holds(
+    rnn: torch.nn.RNN, frame: pd.DataFrame, *, seq_len: int | SupportsIndex | None = None
+) -> bool:
+    """Whether every row of ``frame`` lies within the bound: ``not check_pascanu(rnn, frame,
+    seq_len=seq_len)["violated"].any()``, the same checks and refusals, without the frame of
+    the rows (a sweep cell's ``pascanu_ok``)."""
+    return not bool(_checked(rnn, frame, seq_len, None)[3].any())
+
+
+def _checked(
+    rnn: torch.nn.RNN,
+    frame: pd.DataFrame,
+    seq_len: int | SupportsIndex | None,
+    tolerance: float | None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """:func:`check_pascanu`'s checks and its columns: the frame given, each row's bounds (by
+    column name), its excess and whether it violates the bound."""
     if isinstance(rnn, pd.DataFrame) and isinstance(frame, torch.nn.Module):
         raise TypeError(
             "check_pascanu takes the module first: check_pascanu(rnn, frame), as "
@@ -340,7 +399,7 @@ def check_pascanu(
         raise ValueError("frame has no rows to check")
     # The keys as merge() joins them: strings failed there in its words ("You are trying to
     # merge on str and Int64 columns for key 'layer'"), and boolean lags joined as 0 and 1.
-    checked_lags(frame)  # integers >= 0, as fit_decay reads them
+    lags = checked_lags(frame)  # integers >= 0, as fit_decay reads them
     layer = frame["layer"]
     if pd.api.types.is_bool_dtype(layer) or not (
         pd.api.types.is_numeric_dtype(layer) or _numbers(layer)
@@ -359,33 +418,33 @@ def check_pascanu(
             int(frame.loc[state, "lag"].max()) if state.any() else 1,
             int(frame.loc[inp, "lag"].max()) + 1 if inp.any() else 1,
         )
-    env = pascanu_envelope(rnn, seq_len)
-    # (The envelope's keys are unique by construction: no validate="many_to_one", whose
-    # check built a MultiIndex of both frames and took half of a small cell's merge.)
-    out = frame.merge(env, on=["source", "layer", "lag"], how="left")
-    if out["log10_spec_bound"].isna().any():
-        at = int(np.argmax(out["log10_spec_bound"].isna().to_numpy()))
+    L, T = len(w_hh), check_integer(seq_len, "seq_len")
+    spec_bounds, fro_bounds = _bounds(w_hh, w_ih, rnn.nonlinearity, T)
+    # Each row's bound by its position in the envelope, where a merge with the envelope's
+    # frame took 60 % of a small cell's check (the same rows, bounds and refusals).
+    pos = _rows(frame, lags, L, T)
+    found = pos >= 0
+    bounds = {}
+    for name, values in (("log10_spec_bound", spec_bounds), ("log10_fro_bound", fro_bounds)):
+        bounds[name] = np.where(found, values[np.where(found, pos, 0)], np.nan)
+    if np.isnan(bounds["log10_spec_bound"]).any():
+        at = int(np.argmax(np.isnan(bounds["log10_spec_bound"])))
         raise ValueError(
             f"frame has rows that this rnn ({len(w_hh)} layer(s)) cannot produce for sequences "
-            f"of length {seq_len}, the first at {row_text(out, at)} (give seq_len when the frame "
-            "was cut short of lag T)"
+            f"of length {seq_len}, the first at {row_text(frame, at)} (give seq_len when the "
+            "frame was cut short of lag T)"
         )
     if tolerance is None:
         n = max(max(w.shape) for w in (*w_hh, *w_ih))
         tolerance = 4 * n * rounding_eps(rnn, frame, given.attrs) / LN10
-    excess = np.full(len(out), -np.inf)
+    excess = np.full(len(frame), -np.inf)
     for col, bound in ((spec_col, "log10_spec_bound"), (fro_col, "log10_fro_bound")):
         if col is None:
             continue
-        measured = norm_values(out, col)
+        measured = norm_values(frame, col)
         with np.errstate(invalid="ignore"):  # -inf - -inf: an exact zero under a zero bound
-            diff = measured - out[bound].to_numpy(dtype=np.float64)
+            diff = measured - bounds[bound]
         diff = np.where(np.isneginf(measured), -np.inf, diff)
         excess = np.maximum(excess, diff)
-    out["excess"] = excess
-    out["violated"] = excess > tolerance * (out["lag"].to_numpy(dtype=np.float64) + 1)
-    # merge() numbered the rows afresh (a left merge keeps their order and, many to one, their
-    # number): the frame's own labels, and its named levels back in the index.
-    out = out.drop(columns=[n for n in given.index.names if n is not None])
-    out.index = given.index
-    return out
+    violated = excess > tolerance * (frame["lag"].to_numpy(dtype=np.float64) + 1)
+    return given, bounds, excess, violated
