@@ -99,6 +99,35 @@ def test_rows_off_the_plain_path_are_fit_decays(change, error) -> None:
     assert str(fast.value) == str(slow.value)
 
 
+_KEYED = {
+    "a named level, a key of the curves": lambda r: r.set_index(
+        pd.Index(["c"] * len(r), name="cell_id")
+    ),
+    "a named level of one row each": lambda r: r.rename_axis("row"),
+    "lag both a level and a column": lambda r: r.set_index(r["lag"].rename("lag")),
+    "layer and lag in the index": lambda r: r.set_index(["layer", "lag"]),
+    "no lag column": lambda r: r.drop(columns="lag"),
+}
+
+
+@pytest.mark.parametrize("change", list(_KEYED.values()), ids=list(_KEYED))
+def test_rows_with_named_levels_or_without_a_key_are_fit_decays(change) -> None:
+    """fit_decay reads named index levels as columns (a key of the curves, or a lag both a
+    level and a column: refused), and the selection of a missing column is a KeyError in its
+    words: each as the frame path gave it (the array path ignored the index: a curve of every
+    row was one of each layer; and said KeyError: 'lag' where the note quoted "['lag'] not in
+    index")."""
+    rows = change(_rows(_CURVES["decaying"]))
+    try:
+        slow = _by_frame(rows)
+    except (KeyError, ValueError) as err:
+        with pytest.raises(type(err)) as fast:
+            _fit_layers(rows)
+        assert str(fast.value) == str(err)
+        return
+    assert repr(_fit_layers(rows)) == repr(slow)  # the records, their keys, NA and NaN
+
+
 def _frame_and_module(num_layers: int) -> tuple[nn.RNN, pd.DataFrame]:
     torch.manual_seed(3)
     rnn = nn.RNN(3, 5, num_layers=num_layers)
