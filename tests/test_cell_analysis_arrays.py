@@ -128,6 +128,22 @@ def test_rows_with_named_levels_or_without_a_key_are_fit_decays(change) -> None:
     assert repr(_fit_layers(rows)) == repr(slow)  # the records, their keys, NA and NaN
 
 
+@pytest.mark.parametrize("column", ["source", "layer", "lag", "log10_fro_mean"])
+def test_rows_with_a_column_twice_are_fit_decays(column) -> None:
+    """A column there twice (a concat along the columns): the frame path's records or its
+    error, word for word (the array path failed with an AttributeError of its own)."""
+    rows = _rows(_CURVES["decaying"])
+    rows = pd.concat([rows, rows[[column]]], axis=1)
+    try:
+        slow = _by_frame(rows)
+    except (AttributeError, KeyError, ValueError) as err:
+        with pytest.raises(type(err)) as fast:
+            _fit_layers(rows)
+        assert str(fast.value) == str(err)
+        return
+    assert repr(_fit_layers(rows)) == repr(slow)
+
+
 def _frame_and_module(num_layers: int) -> tuple[nn.RNN, pd.DataFrame]:
     torch.manual_seed(3)
     rnn = nn.RNN(3, 5, num_layers=num_layers)

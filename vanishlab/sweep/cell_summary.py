@@ -395,10 +395,12 @@ def _plain_curves(
     """The state rows' layer, lag (int64) and log10 Frobenius norm (float64), where every check
     of :func:`vanishlab.fit_decay` surely passes: integer layers without a missing one, lags
     0..2**53, norms finite (below 1e300 in size) or -inf, no lag twice in a layer; else None.
-    Rows with named index levels (fit_decay's keys, or a lag there too) or without one of the
-    three columns (the selection's KeyError, in its words) are fit_decay's too."""
+    Rows with named index levels (fit_decay's keys, or a lag there too), without one of the
+    three columns (the selection's KeyError, in its words) or with a column twice are
+    fit_decay's too."""
     named = any(name is not None for name in cell_rows.index.names)
-    if named or not {"layer", "lag", "log10_fro_mean"} <= set(cell_rows.columns):
+    names = cell_rows.columns
+    if named or not names.is_unique or not {"layer", "lag", "log10_fro_mean"} <= set(names):
         return None
     columns = [cell_rows[c] for c in ("layer", "lag", "log10_fro_mean")]
     signed = all(c.dtype.kind == "i" for c in columns[:2])  # numpy's or pandas' nullable
