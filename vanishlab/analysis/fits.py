@@ -238,7 +238,6 @@ def fit_curves(
 
 NO_LAG = np.iinfo(np.int64).max
 """:func:`fit_curves`' lag of a curve that has none (no zero, no horizon)."""
-_NONE = NO_LAG
 
 
 def _curves(frame: pd.DataFrame, norm: str) -> tuple[pd.DataFrame, list[str], str]:
@@ -280,7 +279,7 @@ def _window_lags(
 class _Zeros(NamedTuple):
     """Each curve's exact zero Jacobians (log-norm -inf), by curve."""
 
-    zero_lag: np.ndarray  # the first of the zeros that nothing follows (_NONE: none)
+    zero_lag: np.ndarray  # the first of the zeros that nothing follows (NO_LAG: none)
     first_passing: np.ndarray  # the first zero in the window that non-zero lags follow
     n_passing: np.ndarray  # how many such zeros the window holds
 
@@ -298,11 +297,11 @@ def _exact_zeros(
     finite = np.isfinite(y)
     last_finite = np.full(n_groups, -1, dtype=np.int64)
     np.maximum.at(last_finite, g[finite], lag[finite])
-    zero_lag = np.full(n_groups, _NONE, dtype=np.int64)
+    zero_lag = np.full(n_groups, NO_LAG, dtype=np.int64)
     zeros = np.isneginf(y) & (lag > last_finite[g])
     np.minimum.at(zero_lag, g[zeros], lag[zeros])
     passing = np.isneginf(y) & ~zeros & inside  # zeros with non-zero lags after them
-    first_passing = np.full(n_groups, _NONE, dtype=np.int64)
+    first_passing = np.full(n_groups, NO_LAG, dtype=np.int64)
     np.minimum.at(first_passing, g[passing], lag[passing])
     return _Zeros(zero_lag, first_passing, np.bincount(g[passing], minlength=n_groups))
 
@@ -373,13 +372,13 @@ def _notes(
 
 
 def _horizons(g: np.ndarray, lag: np.ndarray, logv: np.ndarray, n_groups: int) -> np.ndarray:
-    """Each curve's horizon (:data:`_NONE`: none): its first lag whose norm is below 1e-3 of
+    """Each curve's horizon (:data:`NO_LAG`: none): its first lag whose norm is below 1e-3 of
     the curve's lag-0 norm (its smallest lag's with a norm above 0: an LSTM's state_c row is
     exactly 0 at lag 0, and had no horizon)."""
     # Each curve's reference row: its smallest lag above -inf (one row: no lag twice in a
     # curve). numpy, where a groupby's idxmin took a fifth of a small cell's fit.
     above = logv != -np.inf
-    first_lag = np.full(n_groups, _NONE, dtype=np.int64)
+    first_lag = np.full(n_groups, NO_LAG, dtype=np.int64)
     np.minimum.at(first_lag, g[above], lag[above])
     first = above & (lag == first_lag[g])
     ref, ref_lag = np.full(n_groups, np.nan), np.zeros(n_groups, dtype=np.int64)
@@ -387,15 +386,15 @@ def _horizons(g: np.ndarray, lag: np.ndarray, logv: np.ndarray, n_groups: int) -
     ref_lag[g[first]] = lag[first]
     with np.errstate(invalid="ignore"):
         below = np.isfinite(ref[g]) & (logv <= ref[g] - HORIZON_DECADES) & (lag > ref_lag[g])
-    horizon = np.full(n_groups, _NONE, dtype=np.int64)
+    horizon = np.full(n_groups, NO_LAG, dtype=np.int64)
     np.minimum.at(horizon, g[below], lag[below])
     return horizon
 
 
 def _nullable_lags(lags: np.ndarray) -> pd.arrays.IntegerArray:
-    """Lags as a nullable Int64 column: :data:`_NONE` is NA."""
+    """Lags as a nullable Int64 column: :data:`NO_LAG` is NA."""
     column = pd.array(lags, dtype="Int64")
-    column[lags == _NONE] = pd.NA
+    column[lags == NO_LAG] = pd.NA
     return column
 
 
